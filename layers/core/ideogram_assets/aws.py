@@ -1,0 +1,30 @@
+"""AWS clients created once per execution environment and reused across invocations.
+
+Endpoints come from the standard AWS_ENDPOINT_URL variable that boto3 honours, so the same
+code talks to AWS and to the local stack without branches.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+# Fail fast inside a Lambda's time budget rather than hang on a slow endpoint.
+_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+@cache
+def s3_client() -> S3Client:
+    return boto3.client("s3", config=_CLIENT_CONFIG)
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)

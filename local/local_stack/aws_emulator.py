@@ -1,0 +1,85 @@
+"""The AWS emulator: moto in server mode, as a separate process on a loopback port.
+
+Everything reaches it over real HTTP through AWS_ENDPOINT_URL, exactly as boto3 and PynamoDB
+reach AWS; nothing is patched in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Self
+
+import requests
+
+from local_stack.processes import free_port, wait_until
+
+# moto accepts any credentials; fixed fake ones keep the local stack away from real accounts.
+LOCAL_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
+
+
+@dataclass
+class AwsEmulator:
+    """A running moto server; use as a context manager or call start()/stop()."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    log: IO[bytes] | None = None
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _ready(self) -> bool:
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(f"moto server exited with code {self._process.returncode}")
+        try:
+            return requests.get(f"{self.endpoint_url}/moto-api/", timeout=1).ok
+        except requests.ConnectionError:
+            return False
+
+    def start(self, timeout: float = 30) -> Self:
+        self.port = self.port or free_port(self.host)
+        environment = {**os.environ, **LOCAL_AWS_ENVIRONMENT}
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            stdout=self.log or subprocess.DEVNULL,
+            stderr=self.log or subprocess.DEVNULL,
+            env=environment,
+        )
+        wait_until(self._ready, timeout, f"moto server on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def reset(self) -> None:
+        """Drops every resource moto holds (tests use it to start from a clean account)."""
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,336 @@
+"""Creates the template's stateful resources (bucket, table, queues, buses) in the AWS emulator.
+
+Each resource is created from its own definition in template.yaml: CloudFormation properties
+are translated one to one into the API calls CloudFormation itself would make. A property the
+translation does not know raises ProvisioningError, so a template change cannot be silently
+dropped locally.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from local_stack.template import Resolver, TemplateError
+
+
+class ProvisioningError(TemplateError):
+    """A resource property that the local stack cannot create."""
+
+
+def _check_known(logical_id: str, properties: Mapping[str, Any], known: set[str]) -> None:
+    unknown = set(properties) - known
+    if unknown:
+        raise ProvisioningError(f"{logical_id}: properties {sorted(unknown)} are not supported locally")
+
+
+def _physical_name(stack_name: str, logical_id: str, max_length: int = 63) -> str:
+    name = re.sub(r"[^a-z0-9-]", "-", f"{stack_name}-{logical_id}".lower())
+    return name[:max_length].strip("-")
+
+
+# ------------------------------------------------------------------------------------ S3
+
+
+_LIFECYCLE_KEYS = {
+    "Id",
+    "Status",
+    "Prefix",
+    "TagFilters",
+    "ExpirationInDays",
+    "ExpirationDate",
+    "ExpiredObjectDeleteMarker",
+    "NoncurrentVersionExpiration",
+    "NoncurrentVersionExpirationInDays",
+    "AbortIncompleteMultipartUpload",
+    "Transitions",
+    "NoncurrentVersionTransitions",
+    "ObjectSizeGreaterThan",
+    "ObjectSizeLessThan",
+}
+
+
+def _lifecycle_filter(rule: Mapping[str, Any]) -> dict[str, Any]:
+    tags = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in rule.get("TagFilters", [])]
+    conditions: dict[str, Any] = {}
+    if "Prefix" in rule:
+        conditions["Prefix"] = rule["Prefix"]
+    if tags:
+        conditions["Tags"] = tags
+    for size_key in ("ObjectSizeGreaterThan", "ObjectSizeLessThan"):
+        if size_key in rule:
+            conditions[size_key] = int(rule[size_key])
+    if not conditions:
+        return {"Prefix": ""}
+    if len(conditions) == 1 and "Tags" in conditions and len(tags) == 1:
+        return {"Tag": tags[0]}
+    if len(conditions) == 1 and "Tags" not in conditions:
+        return conditions
+    return {"And": conditions}
+
+
+def lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """One CloudFormation lifecycle rule as the PutBucketLifecycleConfiguration API takes it."""
+    _check_known(f"lifecycle rule {rule.get('Id', '?')}", rule, _LIFECYCLE_KEYS)
+    converted: dict[str, Any] = {"Status": rule["Status"], "Filter": _lifecycle_filter(rule)}
+    if "Id" in rule:
+        converted["ID"] = rule["Id"]
+    expiration: dict[str, Any] = {}
+    if "ExpirationInDays" in rule:
+        expiration["Days"] = int(rule["ExpirationInDays"])
+    if "ExpirationDate" in rule:
+        expiration["Date"] = rule["ExpirationDate"]
+    if "ExpiredObjectDeleteMarker" in rule:
+        expiration["ExpiredObjectDeleteMarker"] = bool(rule["ExpiredObjectDeleteMarker"])
+    if expiration:
+        converted["Expiration"] = expiration
+    noncurrent = dict(rule.get("NoncurrentVersionExpiration", {}))
+    if "NoncurrentVersionExpirationInDays" in rule:
+        noncurrent["NoncurrentDays"] = rule["NoncurrentVersionExpirationInDays"]
+    if noncurrent:
+        converted["NoncurrentVersionExpiration"] = {key: int(value) for key, value in noncurrent.items()}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        converted["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    if "Transitions" in rule:
+        converted["Transitions"] = [
+            {"StorageClass": item["StorageClass"], "Days": int(item["TransitionInDays"])}
+            for item in rule["Transitions"]
+        ]
+    if "NoncurrentVersionTransitions" in rule:
+        converted["NoncurrentVersionTransitions"] = [
+            {"StorageClass": item["StorageClass"], "NoncurrentDays": int(item["TransitionInDays"])}
+            for item in rule["NoncurrentVersionTransitions"]
+        ]
+    return converted
+
+
+def _encryption_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    converted: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": dict(rule["ServerSideEncryptionByDefault"])}
+    if "BucketKeyEnabled" in rule:
+        converted["BucketKeyEnabled"] = bool(rule["BucketKeyEnabled"])
+    return converted
+
+
+def create_bucket(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    _check_known(
+        logical_id,
+        properties,
+        {
+            "BucketName",
+            "BucketEncryption",
+            "PublicAccessBlockConfiguration",
+            "OwnershipControls",
+            "VersioningConfiguration",
+            "LifecycleConfiguration",
+            "Tags",
+        },
+    )
+    name = properties.get("BucketName") or _physical_name(ctx.resolver.stack_name, logical_id)
+    s3 = ctx.client("s3")
+    s3.create_bucket(Bucket=name)
+    if "BucketEncryption" in properties:
+        rules = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={"Rules": [_encryption_rule(rule) for rule in rules]},
+        )
+    if "PublicAccessBlockConfiguration" in properties:
+        block = {key: bool(value) for key, value in properties["PublicAccessBlockConfiguration"].items()}
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+    if "OwnershipControls" in properties:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=dict(properties["OwnershipControls"]))
+    if "VersioningConfiguration" in properties:
+        status = properties["VersioningConfiguration"]["Status"]
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status})
+    if "LifecycleConfiguration" in properties:
+        rules = [lifecycle_rule(rule) for rule in properties["LifecycleConfiguration"]["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    if "Tags" in properties:
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": list(properties["Tags"])})
+    ctx.resolver.physical_ids[logical_id] = name
+    ctx.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+    ctx.resolver.attributes[(logical_id, "DomainName")] = f"{name}.s3.amazonaws.com"
+
+
+def create_bucket_policy(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    _check_known(logical_id, properties, {"Bucket", "PolicyDocument"})
+    ctx.client("s3").put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
+    ctx.resolver.physical_ids[logical_id] = properties["Bucket"]
+
+
+# ------------------------------------------------------------------------------ DynamoDB
+
+
+def create_table(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    _check_known(
+        logical_id,
+        properties,
+        {
+            "TableName",
+            "BillingMode",
+            "AttributeDefinitions",
+            "KeySchema",
+            "GlobalSecondaryIndexes",
+            "LocalSecondaryIndexes",
+            "ProvisionedThroughput",
+            "PointInTimeRecoverySpecification",
+            "SSESpecification",
+            "StreamSpecification",
+            "TimeToLiveSpecification",
+            "DeletionProtectionEnabled",
+            "Tags",
+        },
+    )
+    name = properties.get("TableName") or _physical_name(ctx.resolver.stack_name, logical_id, 255)
+    request: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": properties.get("BillingMode", "PROVISIONED"),
+    }
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput", "Tags"):
+        if key in properties:
+            request[key] = properties[key]
+    if "DeletionProtectionEnabled" in properties:
+        request["DeletionProtectionEnabled"] = str(properties["DeletionProtectionEnabled"]).lower() == "true"
+    if "SSESpecification" in properties:
+        sse = properties["SSESpecification"]
+        request["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled", False))} | {
+            key: sse[key] for key in ("SSEType", "KMSMasterKeyId") if key in sse
+        }
+    if "StreamSpecification" in properties:
+        view = properties["StreamSpecification"]["StreamViewType"]
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
+    dynamodb = ctx.client("dynamodb")
+    description = dynamodb.create_table(**request)["TableDescription"]
+    if "TimeToLiveSpecification" in properties:
+        ttl = properties["TimeToLiveSpecification"]
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])},
+        )
+    if "PointInTimeRecoverySpecification" in properties:
+        enabled = bool(properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
+        dynamodb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": enabled}
+        )
+    ctx.resolver.physical_ids[logical_id] = name
+    ctx.resolver.attributes[(logical_id, "Arn")] = description["TableArn"]
+    if "LatestStreamArn" in description:
+        ctx.resolver.attributes[(logical_id, "StreamArn")] = description["LatestStreamArn"]
+
+
+# --------------------------------------------------------------------- SQS / EventBridge
+
+
+def create_queue(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    attribute_keys = {
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "ReceiveMessageWaitTimeSeconds",
+        "VisibilityTimeout",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+        "SqsManagedSseEnabled",
+        "KmsMasterKeyId",
+    }
+    _check_known(logical_id, properties, attribute_keys | {"QueueName", "RedrivePolicy", "Tags"})
+    fifo = str(properties.get("FifoQueue", "false")).lower() == "true"
+    name = properties.get("QueueName") or _physical_name(ctx.resolver.stack_name, logical_id, 75 if fifo else 80)
+    if fifo and not name.endswith(".fifo"):
+        name += ".fifo"
+    attributes = {key: str(value).lower() if isinstance(value, bool) else str(value)
+                  for key, value in properties.items() if key in attribute_keys}
+    if "RedrivePolicy" in properties:
+        attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
+    sqs = ctx.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ctx.resolver.physical_ids[logical_id] = url
+    ctx.resolver.attributes[(logical_id, "Arn")] = arn
+    ctx.resolver.attributes[(logical_id, "QueueName")] = name
+    ctx.resolver.attributes[(logical_id, "QueueUrl")] = url
+
+
+def create_event_bus(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    _check_known(logical_id, properties, {"Name", "Description", "Tags"})
+    arn = ctx.client("events").create_event_bus(Name=properties["Name"])["EventBusArn"]
+    ctx.resolver.physical_ids[logical_id] = properties["Name"]
+    ctx.resolver.attributes[(logical_id, "Arn")] = arn
+    ctx.resolver.attributes[(logical_id, "Name")] = properties["Name"]
+
+
+# ------------------------------------------------------------------------------- driver
+
+Creator = Callable[["ProvisionContext", str, Mapping[str, Any]], None]
+
+# Creation order follows dependencies: a policy needs its bucket, a queue its dead-letter queue.
+CREATORS: dict[str, Creator] = {
+    "AWS::S3::Bucket": create_bucket,
+    "AWS::S3::BucketPolicy": create_bucket_policy,
+    "AWS::DynamoDB::Table": create_table,
+    "AWS::SQS::Queue": create_queue,
+    "AWS::Events::EventBus": create_event_bus,
+}
+
+
+@dataclass
+class ProvisionContext:
+    resolver: Resolver
+    endpoint_url: str
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.resolver.region)
+
+
+def _pending_references(node: Any) -> set[str]:
+    """Logical ids a definition refers to (Ref, GetAtt, ${X} in Sub)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _pending_references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".", 1)[0])
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= {name.split(".", 1)[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+                found |= _pending_references(value if isinstance(value, list) else [])
+            else:
+                found |= _pending_references(value)
+    return found
+
+
+def provision(resolver: Resolver, endpoint_url: str) -> dict[str, str]:
+    """Creates every supported resource of the template; returns logical id → physical id."""
+    ctx = ProvisionContext(resolver=resolver, endpoint_url=endpoint_url)
+    pending = {
+        logical_id: resource
+        for logical_id, resource in resolver.template["Resources"].items()
+        if resource.get("Type") in CREATORS
+    }
+    while pending:
+        ready = [
+            logical_id
+            for logical_id, resource in pending.items()
+            if not (_pending_references(resource.get("Properties", {})) & set(pending))
+        ]
+        if not ready:
+            raise ProvisioningError(f"circular references between {sorted(pending)}")
+        for logical_id in ready:
+            resource = pending.pop(logical_id)
+            if "Condition" in resource and not resolver.condition(resource["Condition"]):
+                continue
+            properties = resolver.resolve(resource.get("Properties", {}))
+            CREATORS[resource["Type"]](ctx, logical_id, properties)
+    return {logical_id: resolver.physical_ids[logical_id] for logical_id in resolver.physical_ids}
