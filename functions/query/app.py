@@ -1,10 +1,8 @@
 """Query function: the API's read routes. Thin: parse, call the core, shape the reply."""
 
-from __future__ import annotations
-
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,7 +19,8 @@ def health() -> Response[HealthReport]:
     report = check_health(get_settings())
     if report.status != "ok":
         metrics.add_metric(name="HealthDegraded", unit=MetricUnit.Count, value=1)
-    return Response(status_code=200 if report.status == "ok" else 503, body=report)
+    status_code = 200 if report.status == "ok" else 503
+    return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=report)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from types import TracebackType
+from pathlib import Path
 from typing import IO, Self
 
 import requests
@@ -34,8 +35,9 @@ class AwsEmulator:
 
     host: str = "127.0.0.1"
     port: int = 0
-    log: IO[bytes] | None = None
+    log_path: Path | None = None  # None: moto's request log is discarded
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _log: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def endpoint_url(self) -> str:
@@ -52,25 +54,28 @@ class AwsEmulator:
     def start(self, timeout: float = 30) -> Self:
         self.port = self.port or free_port(self.host)
         environment = {**os.environ, **LOCAL_AWS_ENVIRONMENT}
+        self._log = self.log_path.open("ab") if self.log_path else None
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
             [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
-            stdout=self.log or subprocess.DEVNULL,
-            stderr=self.log or subprocess.DEVNULL,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=self._log or subprocess.DEVNULL,
             env=environment,
         )
         wait_until(self._ready, timeout, f"moto server on port {self.port}")
         return self
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def reset(self) -> None:
         """Drops every resource moto holds (tests use it to start from a clean account)."""

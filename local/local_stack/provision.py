@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from local_stack.aws_emulator import LOCAL_AWS_ENVIRONMENT
 from local_stack.template import Resolver, TemplateError
 
 
@@ -287,7 +288,14 @@ class ProvisionContext:
     endpoint_url: str
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.resolver.region)
+        # Explicit fake credentials: provisioning must never pick up a real profile.
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.resolver.region,
+            aws_access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+        )
 
 
 def _pending_references(node: Any) -> set[str]:

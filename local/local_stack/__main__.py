@@ -1,0 +1,81 @@
+"""`python -m local_stack up|demo`: the local stack in the foreground, or the demo."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from local_stack.stack import ENDPOINTS_FILE, STATE_DIR, LocalStack, StackOptions
+
+
+def _progress(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def _curl_examples(stack: LocalStack) -> str:
+    credentials = f"{stack.caller.access_key_id}:{stack.caller.secret_access_key}"
+    sigv4 = f'--aws-sigv4 "aws:amz:{stack.options.region}:execute-api" --user "{credentials}"'
+    lines = [
+        "Examples (the API takes SigV4-signed requests only, as in AWS):",
+        f"  curl -s {sigv4} {stack.api_url}/health",
+        f"  curl -s {stack.api_url}/health            # unsigned: 403",
+    ]
+    if stack.emulator is not None:
+        lines += [
+            "  # the Ideogram emulator:",
+            f"  curl -s -H 'Api-Key: {stack.ideogram_api_key}' -F prompt='a red fox' -F num_images=2 "
+            f"{stack.ideogram_url}/v1/ideogram-v3/generate",
+            f"  curl -s -X PUT -d '{{\"latency_seconds\": 2}}' {stack.ideogram_url}/_emulator/faults",
+        ]
+    return "\n".join(lines)
+
+
+def run_up(options: StackOptions) -> int:
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    with LocalStack(options) as stack:
+        path = stack.write_endpoints()
+        print(f"\nThe local stack is ready; endpoints and local credentials are in {path}\n")
+        print(_curl_examples(stack))
+        print("\nPress Ctrl-C to stop.", flush=True)
+        stopping.wait()
+        _progress("stopping")
+    ENDPOINTS_FILE.unlink(missing_ok=True)
+    _progress("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the local stack in the foreground")
+    up.add_argument("--api-port", type=int, default=0, help="gateway port (default: a free one)")
+    up.add_argument("--aws-port", type=int, default=0, help="moto server port (default: a free one)")
+    up.add_argument("--ideogram-port", type=int, default=0, help="Ideogram emulator port (default: a free one)")
+    commands.add_parser("demo", help="start the stack, run the main job, show the result, stop")
+    arguments = parser.parse_args(argv)
+
+    STATE_DIR.mkdir(exist_ok=True)
+    if arguments.command == "up":
+        options = StackOptions(
+            api_port=arguments.api_port,
+            aws_port=arguments.aws_port,
+            ideogram_port=arguments.ideogram_port,
+            progress=_progress,
+        )
+        return run_up(options)
+    from local_stack.demo import run_demo
+
+    return run_demo()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

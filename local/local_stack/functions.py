@@ -1,0 +1,89 @@
+"""The template's Lambda functions as the local stack runs them: code, handler, settings, routes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_stack.template import PROJECT_ROOT, Resolver, TemplateError, resources_of_type
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: str  # upper case, or ANY
+    path: str  # as declared, e.g. /generations/{id}
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str  # module.function, relative to code_dir
+    timeout_seconds: int
+    memory_mb: int
+    environment: Mapping[str, str]
+    layer_dirs: tuple[Path, ...]
+    routes: tuple[HttpRoute, ...] = field(default=())
+
+    @property
+    def function_name(self) -> str:
+        return self.logical_id
+
+
+def _merged(globals_: Mapping[str, Any], properties: Mapping[str, Any], key: str, default: Any) -> Any:
+    return properties.get(key, globals_.get(key, default))
+
+
+def _http_routes(events: Mapping[str, Any]) -> tuple[HttpRoute, ...]:
+    routes = []
+    for name, event in events.items():
+        if event.get("Type") != "HttpApi":
+            continue
+        properties = event.get("Properties", {})
+        if "Path" not in properties or "Method" not in properties:
+            raise TemplateError(f"HttpApi event {name} needs Path and Method locally")
+        routes.append(HttpRoute(method=str(properties["Method"]).upper(), path=str(properties["Path"])))
+    return tuple(routes)
+
+
+def load_functions(resolver: Resolver, base_dir: Path = PROJECT_ROOT) -> list[FunctionSpec]:
+    """Every AWS::Serverless::Function of the template, with Globals applied and intrinsics resolved.
+
+    CodeUri and ContentUri are relative to base_dir, the template's directory.
+    """
+    template = resolver.template
+    globals_ = template.get("Globals", {}).get("Function", {})
+    layers = resources_of_type(template, "AWS::Serverless::LayerVersion")
+    specs = []
+    for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
+        properties = resource.get("Properties", {})
+        environment = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **properties.get("Environment", {}).get("Variables", {}),
+        }
+        layer_refs = [*globals_.get("Layers", []), *properties.get("Layers", [])]
+        layer_dirs = []
+        for layer in layer_refs:
+            layer_id = layer.get("Ref") if isinstance(layer, dict) else None
+            if layer_id not in layers:
+                raise TemplateError(f"{logical_id}: only layers defined in the template run locally")
+            layer_dirs.append(base_dir / layers[layer_id]["Properties"]["ContentUri"])
+        specs.append(
+            FunctionSpec(
+                logical_id=logical_id,
+                code_dir=base_dir / properties["CodeUri"],
+                handler=_merged(globals_, properties, "Handler", None),
+                timeout_seconds=int(_merged(globals_, properties, "Timeout", 3)),
+                memory_mb=int(_merged(globals_, properties, "MemorySize", 128)),
+                environment={key: str(value) for key, value in resolver.resolve(environment).items()},
+                layer_dirs=tuple(layer_dirs),
+                routes=_http_routes(properties.get("Events", {})),
+            )
+        )
+    return specs

@@ -1,0 +1,184 @@
+"""The embedded local stack: AWS emulator, Ideogram emulator (or a real Ideogram), gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
+from local_stack.functions import FunctionSpec, HttpRoute, load_functions
+from local_stack.gateway import Gateway, GatewayConfig
+from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
+from local_stack.lambda_runtime import FunctionRuntime
+from local_stack.provision import provision
+from local_stack.sigv4 import CallerCredentials
+from local_stack.template import PROJECT_ROOT, Resolver, load_template
+
+STATE_DIR = PROJECT_ROOT / ".local"
+ENDPOINTS_FILE = STATE_DIR / "endpoints.json"
+
+
+def _local_caller() -> CallerCredentials:
+    """Fresh credentials for this run of the stack: the only caller its gateway accepts."""
+    alphabet = string.ascii_uppercase + string.digits
+    return CallerCredentials(
+        access_key_id="AKIALOCAL" + "".join(secrets.choice(alphabet) for _ in range(11)),
+        secret_access_key=secrets.token_urlsafe(30),
+        account_id=LOCAL_ACCOUNT_ID,
+        user_arn=f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:user/local-developer",
+    )
+
+
+@dataclass
+class StackOptions:
+    stack_name: str = "ideogram-assets-local"
+    region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]
+    host: str = "127.0.0.1"
+    api_port: int = 0
+    aws_port: int = 0
+    ideogram_port: int = 0
+    # IDEOGRAM_BASE_URL points the stack at another Ideogram (real or not) instead of the emulator.
+    ideogram_base_url: str | None = field(default_factory=lambda: os.environ.get("IDEOGRAM_BASE_URL") or None)
+    ideogram_api_key: str | None = field(default_factory=lambda: os.environ.get("IDEOGRAM_API_KEY") or None)
+    emulator_settings: EmulatorSettings | None = None
+    concurrency: int = 4
+    # Where the emulator processes and the functions write their logs; None: this console.
+    log_dir: Path | None = None
+    progress: Callable[[str], None] = lambda message: None
+
+
+class LocalStack:
+    """Starts everything on loopback ports; a context manager that stops it all on exit."""
+
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.caller = _local_caller()
+        log_dir = self.options.log_dir
+        self.aws = AwsEmulator(
+            host=self.options.host, port=self.options.aws_port, log_path=log_dir / "aws.log" if log_dir else None
+        )
+        self.emulator: RunningEmulator | None = None
+        self.gateway: Gateway | None = None
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.resolver: Resolver | None = None
+
+    @property
+    def ideogram_url(self) -> str:
+        if self.emulator is not None:
+            return self.emulator.url
+        assert self.options.ideogram_base_url is not None
+        return self.options.ideogram_base_url.rstrip("/")
+
+    @property
+    def ideogram_api_key(self) -> str:
+        if self.emulator is not None:
+            return self.emulator.settings.api_key
+        return self.options.ideogram_api_key or ""
+
+    @property
+    def api_url(self) -> str:
+        assert self.gateway is not None, "the stack is not started"
+        return self.gateway.url
+
+    def function_environment(self) -> dict[str, str]:
+        """What every local execution environment gets besides the template's own variables."""
+        return {
+            **LOCAL_AWS_ENVIRONMENT,
+            "AWS_ENDPOINT_URL": self.aws.endpoint_url,
+            "LOCAL_ACCOUNT_ID": LOCAL_ACCOUNT_ID,
+            # No X-Ray daemon runs locally; traces would only be dropped with warnings.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "IDEOGRAM_BASE_URL": self.ideogram_url,
+            "IDEOGRAM_API_KEY": self.ideogram_api_key,
+        }
+
+    def start(self) -> Self:
+        progress = self.options.progress
+        progress("starting the AWS emulator (moto server)")
+        if self.options.log_dir is not None:
+            self.options.log_dir.mkdir(parents=True, exist_ok=True)
+        self.aws.start()
+        template = load_template()
+        self.resolver = Resolver(template, self.options.stack_name, self.options.region, LOCAL_ACCOUNT_ID)
+        created = provision(self.resolver, self.aws.endpoint_url)
+        progress(f"created {', '.join(sorted(created))} from template.yaml")
+        if self.options.ideogram_base_url:
+            progress(f"using Ideogram at {self.options.ideogram_base_url}")
+        else:
+            settings = self.options.emulator_settings or EmulatorSettings()
+            self.emulator = start_emulator(settings, host=self.options.host, port=self.options.ideogram_port)
+            progress(f"Ideogram emulator listening on {self.emulator.url}")
+        routes: dict[HttpRoute, FunctionRuntime] = {}
+        for spec in load_functions(self.resolver):
+            log_path = self.options.log_dir / "functions.log" if self.options.log_dir else None
+            runtime = FunctionRuntime(spec, self.function_environment(), self.options.concurrency, log_path)
+            self.runtimes[spec.logical_id] = runtime
+            routes.update(dict.fromkeys(spec.routes, runtime))
+        config = GatewayConfig(
+            runtimes=routes, callers={self.caller.access_key_id: self.caller}, region=self.options.region
+        )
+        self.gateway = Gateway(config, host=self.options.host, port=self.options.api_port).start()
+        progress(f"API gateway listening on {self.gateway.url} ({len(routes)} routes from template.yaml)")
+        return self
+
+    def functions(self) -> list[FunctionSpec]:
+        return [runtime.spec for runtime in self.runtimes.values()]
+
+    def endpoints(self) -> dict[str, Any]:
+        endpoints: dict[str, Any] = {
+            "api": self.api_url,
+            "aws": self.aws.endpoint_url,
+            "ideogram": self.ideogram_url,
+            "region": self.options.region,
+            "stack_name": self.options.stack_name,
+            "resources": dict(self.resolver.physical_ids) if self.resolver else {},
+            # The API's IAM auth in local form: sign requests with these (SigV4, execute-api).
+            "credentials": {
+                "access_key_id": self.caller.access_key_id,
+                "secret_access_key": self.caller.secret_access_key,
+            },
+        }
+        if self.emulator is not None:
+            # Only the emulator's throwaway key; a real Ideogram key is never written to disk.
+            endpoints["ideogram_api_key"] = self.emulator.settings.api_key
+        return endpoints
+
+    def write_endpoints(self, path: Path = ENDPOINTS_FILE) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Holds the local caller's secret: readable by its owner only.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            json.dump(self.endpoints(), stream, indent=2)
+            stream.write("\n")
+        return path
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        for runtime in self.runtimes.values():
+            runtime.close()
+        self.runtimes.clear()
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+        self.aws.stop()
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()

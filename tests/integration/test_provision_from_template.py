@@ -1,0 +1,99 @@
+"""The local stack's resources are created in the moto server from template.yaml itself.
+
+Expectations are read from the template too: a resource added or changed there must show up
+in the emulator without touching Python.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_stack.provision import ProvisioningError, lifecycle_rule, provision
+from local_stack.stack import LocalStack
+from local_stack.template import Resolver, load_template
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+
+def _client(stack: LocalStack, service: str) -> Any:
+    return boto3.client(service, endpoint_url=stack.aws.endpoint_url, region_name=stack.options.region)
+
+
+def _properties(stack: LocalStack, logical_id: str) -> dict[str, Any]:
+    assert stack.resolver is not None
+    return stack.resolver.resolve(stack.resolver.template["Resources"][logical_id]["Properties"])  # type: ignore[no-any-return]
+
+
+def test_bucket_is_configured_as_the_template_declares(stack: LocalStack) -> None:
+    s3 = _client(stack, "s3")
+    bucket = stack.endpoints()["resources"]["AssetsBucket"]
+    declared = _properties(stack, "AssetsBucket")
+
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == declared["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == declared["VersioningConfiguration"]["Status"]
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    expected = [lifecycle_rule(rule) for rule in declared["LifecycleConfiguration"]["Rules"]]
+    assert sorted(rule["ID"] for rule in rules) == sorted(rule["ID"] for rule in expected)
+    by_id = {rule["ID"]: rule for rule in rules}
+    for rule in expected:
+        assert by_id[rule["ID"]]["Filter"] == rule["Filter"]
+        assert by_id[rule["ID"]].get("Expiration") == rule.get("Expiration")
+
+
+def test_bucket_policy_denies_insecure_transport(stack: LocalStack) -> None:
+    bucket = stack.endpoints()["resources"]["AssetsBucket"]
+    policy = json.loads(_client(stack, "s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    [statement] = policy["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert f"arn:aws:s3:::{bucket}/*" in statement["Resource"]
+
+
+def test_table_has_the_declared_keys_indexes_ttl_and_backups(stack: LocalStack) -> None:
+    dynamodb = _client(stack, "dynamodb")
+    table_name = stack.endpoints()["resources"]["AssetsTable"]
+    declared = _properties(stack, "AssetsTable")
+    table = dynamodb.describe_table(TableName=table_name)["Table"]
+
+    assert table["KeySchema"] == declared["KeySchema"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {index["IndexName"] for index in declared["GlobalSecondaryIndexes"]}
+    for index in declared["GlobalSecondaryIndexes"]:
+        assert indexes[index["IndexName"]]["KeySchema"] == index["KeySchema"]
+        assert indexes[index["IndexName"]]["Projection"]["ProjectionType"] == index["Projection"]["ProjectionType"]
+    ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": declared["TimeToLiveSpecification"]["AttributeName"]}
+    backups = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_queues_and_buses_come_from_the_template_too(stack: LocalStack) -> None:
+    resolver = Resolver(load_template(FIXTURES / "template.yaml"), "fixture-queues", "us-east-1", "123456789012")
+    created = provision(resolver, stack.aws.endpoint_url)
+
+    sqs = _client(stack, "sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=created["WorkQueue"], AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "180"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == resolver.attributes[("DeadLetters", "Arn")]
+    assert int(redrive["maxReceiveCount"]) == 3
+    buses = _client(stack, "events").list_event_buses(NamePrefix="fixture-queues")["EventBuses"]
+    assert [bus["Name"] for bus in buses] == ["fixture-queues-bus"]
+
+
+def test_an_unsupported_property_stops_provisioning(stack: LocalStack) -> None:
+    template = {"Resources": {"Odd": {"Type": "AWS::SQS::Queue", "Properties": {"Unheard": 1}}}}
+    with pytest.raises(ProvisioningError, match="Unheard"):
+        provision(Resolver(template, "odd", "us-east-1", "123456789012"), stack.aws.endpoint_url)
