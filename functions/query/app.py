@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from ideogram_assets.config import get_settings
 from ideogram_assets.health import HealthReport, check_health
 from ideogram_assets.observability import logger, metrics, tracer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -41,6 +42,7 @@ def run_up(options: StackOptions) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the gateway's access log
     with LocalStack(options) as stack:
         path = stack.write_endpoints()
         print(f"\nThe local stack is ready; endpoints and local credentials are in {path}\n")
@@ -59,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start the local stack in the foreground")
     up.add_argument("--api-port", type=int, default=0, help="gateway port (default: a free one)")
     up.add_argument("--aws-port", type=int, default=0, help="moto server port (default: a free one)")
-    up.add_argument("--ideogram-port", type=int, default=0, help="Ideogram emulator port (default: a free one)")
+    up.add_argument(
+        "--ideogram-port", type=int, default=0, help="Ideogram emulator port (default: a free one)"
+    )
     commands.add_parser("demo", help="start the stack, run the main job, show the result, stop")
     arguments = parser.parse_args(argv)
 

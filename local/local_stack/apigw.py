@@ -21,7 +21,9 @@ from urllib.parse import parse_qsl, unquote
 from local_stack.functions import HttpRoute
 from local_stack.sigv4 import VerifiedCaller
 
-_TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|x-www-form-urlencoded|.*\+json|.*\+xml))", re.IGNORECASE)
+_TEXT_TYPES = re.compile(
+    r"^(text/|application/(json|xml|x-www-form-urlencoded|.*\+json|.*\+xml))", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,8 @@ def build_reply(result: Any) -> HttpReply:
     """The HTTP response API Gateway makes of a Lambda result (payload format 2.0)."""
     if not (isinstance(result, Mapping) and "statusCode" in result):
         # A bare value: API Gateway answers 200 with the value as JSON.
-        body = result if isinstance(result, str) else json.dumps(result)
-        return HttpReply(200, [("content-type", "application/json")], body.encode("utf-8"))
+        text = result if isinstance(result, str) else json.dumps(result)
+        return HttpReply(200, [("content-type", "application/json")], text.encode("utf-8"))
     headers = [(str(name), str(value)) for name, value in (result.get("headers") or {}).items()]
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers.extend((str(name), str(value)) for value in values)
@@ -165,4 +167,6 @@ def build_reply(result: Any) -> HttpReply:
 
 def error_reply(status: int, message: str) -> HttpReply:
     """API Gateway's own error shape, e.g. {"message": "Forbidden"}."""
-    return HttpReply(status, [("content-type", "application/json")], json.dumps({"message": message}).encode())
+    return HttpReply(
+        status, [("content-type", "application/json")], json.dumps({"message": message}).encode()
+    )

@@ -10,10 +10,11 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from types import TracebackType
 from pathlib import Path
-from typing import IO, Self
+from types import TracebackType
+from typing import IO, Any, Self
 
+import boto3
 import requests
 
 from local_stack.processes import free_port, wait_until
@@ -27,6 +28,17 @@ LOCAL_AWS_ENVIRONMENT = {
     "AWS_REGION": "us-east-1",
 }
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
+
+
+def local_client(service: str, endpoint_url: str, region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]) -> Any:
+    """A boto3 client for the emulator, with explicit fake credentials: never a real profile."""
+    return boto3.client(  # type: ignore[call-overload]  # the service is chosen at run time
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 @dataclass
@@ -76,6 +88,9 @@ class AwsEmulator:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def client(self, service: str) -> Any:
+        return local_client(service, self.endpoint_url)
 
     def reset(self) -> None:
         """Drops every resource moto holds (tests use it to start from a clean account)."""

@@ -38,6 +38,7 @@ class _GatewayServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], config: GatewayConfig) -> None:
         super().__init__(address, _GatewayHandler)
         self.config = config
+        self.authority = f"{address[0]}:{self.server_address[1]}"
 
 
 class _GatewayHandler(BaseHTTPRequestHandler):
@@ -74,10 +75,15 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         match = apigw.match_route(config.runtimes, self.command, raw_path)
         if match is None:
             return apigw.error_reply(404, "Not Found"), "-"
-        host = self.headers.get("host", f"{self.server.server_address[0]}:{self.server.server_address[1]}")
+        host = self.headers.get("host") or self.server.authority
         try:
             caller = sigv4.verify(
-                self.command, f"http://{host}{self.path}", dict(self.headers.items()), body, config.region, config.callers
+                self.command,
+                f"http://{host}{self.path}",
+                dict(self.headers.items()),
+                body,
+                config.region,
+                config.callers,
             )
         except sigv4.SignatureError as error:
             return apigw.error_reply(403, str(error)), match.route.route_key
@@ -105,9 +111,9 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         except (TypeError, ValueError):
             return apigw.error_reply(500, "Internal Server Error"), match.route.route_key
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch  # noqa: N815
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         """Silenced: _dispatch writes one structured access-log line per request instead."""
 
 
@@ -120,8 +126,7 @@ class Gateway:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.authority}"
 
     def start(self) -> Gateway:
         self._thread.start()

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,7 +69,7 @@ class FunctionRuntime:
         parent, child = socket.socketpair()
         with contextlib.ExitStack() as cleanup:
             cleanup.callback(child.close)
-            log = cleanup.enter_context(open(self._log_path, "ab")) if self._log_path else None  # noqa: SIM115
+            log = cleanup.enter_context(open(self._log_path, "ab")) if self._log_path else None
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "local_stack.lambda_worker", str(child.fileno())],
                 pass_fds=[child.fileno()],

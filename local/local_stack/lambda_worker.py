@@ -21,7 +21,9 @@ from local_stack.functions import FunctionSpec
 class LocalLambdaContext:
     """The attributes of Lambda's context object that handlers and Powertools read."""
 
-    def __init__(self, spec: FunctionSpec, request_id: str, deadline: float, region: str, account: str) -> None:
+    def __init__(
+        self, spec: FunctionSpec, request_id: str, deadline: float, region: str, account: str
+    ) -> None:
         self.function_name = spec.function_name
         self.function_version = "$LATEST"
         self.invoked_function_arn = f"arn:aws:lambda:{region}:{account}:function:{spec.function_name}"

@@ -14,9 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
-from local_stack.aws_emulator import LOCAL_AWS_ENVIRONMENT
+from local_stack.aws_emulator import local_client
 from local_stack.template import Resolver, TemplateError
 
 
@@ -112,7 +110,9 @@ def lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _encryption_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    converted: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": dict(rule["ServerSideEncryptionByDefault"])}
+    converted: dict[str, Any] = {
+        "ApplyServerSideEncryptionByDefault": dict(rule["ServerSideEncryptionByDefault"])
+    }
     if "BucketKeyEnabled" in rule:
         converted["BucketKeyEnabled"] = bool(rule["BucketKeyEnabled"])
     return converted
@@ -161,7 +161,9 @@ def create_bucket(ctx: ProvisionContext, logical_id: str, properties: Mapping[st
 
 def create_bucket_policy(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
     _check_known(logical_id, properties, {"Bucket", "PolicyDocument"})
-    ctx.client("s3").put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
+    ctx.client("s3").put_bucket_policy(
+        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
+    )
     ctx.resolver.physical_ids[logical_id] = properties["Bucket"]
 
 
@@ -244,11 +246,16 @@ def create_queue(ctx: ProvisionContext, logical_id: str, properties: Mapping[str
     }
     _check_known(logical_id, properties, attribute_keys | {"QueueName", "RedrivePolicy", "Tags"})
     fifo = str(properties.get("FifoQueue", "false")).lower() == "true"
-    name = properties.get("QueueName") or _physical_name(ctx.resolver.stack_name, logical_id, 75 if fifo else 80)
+    name = properties.get("QueueName") or _physical_name(
+        ctx.resolver.stack_name, logical_id, 75 if fifo else 80
+    )
     if fifo and not name.endswith(".fifo"):
         name += ".fifo"
-    attributes = {key: str(value).lower() if isinstance(value, bool) else str(value)
-                  for key, value in properties.items() if key in attribute_keys}
+    attributes = {
+        key: str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in properties.items()
+        if key in attribute_keys
+    }
     if "RedrivePolicy" in properties:
         attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
     sqs = ctx.client("sqs")
@@ -288,14 +295,7 @@ class ProvisionContext:
     endpoint_url: str
 
     def client(self, service: str) -> Any:
-        # Explicit fake credentials: provisioning must never pick up a real profile.
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self.resolver.region,
-            aws_access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
-        )
+        return local_client(service, self.endpoint_url, self.resolver.region)
 
 
 def _pending_references(node: Any) -> set[str]:

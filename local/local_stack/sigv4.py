@@ -78,7 +78,9 @@ def verify(
     missing = [name for name in signed_names if name not in lowered]
     if missing:
         raise SignatureError(f"Signed headers missing from the request: {', '.join(missing)}")
-    request = AWSRequest(method=method, url=url, data=body, headers={name: lowered[name] for name in signed_names})
+    request = AWSRequest(
+        method=method, url=url, data=body, headers={name: lowered[name] for name in signed_names}
+    )
     request.context["timestamp"] = amz_date
     signer = SigV4Auth(
         Credentials(caller.access_key_id, caller.secret_access_key, lowered.get("x-amz-security-token")),

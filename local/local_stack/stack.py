@@ -62,7 +62,9 @@ class LocalStack:
         self.caller = _local_caller()
         log_dir = self.options.log_dir
         self.aws = AwsEmulator(
-            host=self.options.host, port=self.options.aws_port, log_path=log_dir / "aws.log" if log_dir else None
+            host=self.options.host,
+            port=self.options.aws_port,
+            log_path=log_dir / "aws.log" if log_dir else None,
         )
         self.emulator: RunningEmulator | None = None
         self.gateway: Gateway | None = None
@@ -125,7 +127,7 @@ class LocalStack:
             runtimes=routes, callers={self.caller.access_key_id: self.caller}, region=self.options.region
         )
         self.gateway = Gateway(config, host=self.options.host, port=self.options.api_port).start()
-        progress(f"API gateway listening on {self.gateway.url} ({len(routes)} routes from template.yaml)")
+        progress(f"API gateway listening on {self.gateway.url}, routes from template.yaml: {len(routes)}")
         return self
 
     def functions(self) -> list[FunctionSpec]:

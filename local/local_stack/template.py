@@ -82,12 +82,15 @@ class Resolver:
             raise TemplateError(f"parameter {name} has no value and no default")
         return str(declared["Default"])
 
+    def _arn_prefix(self, service: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account_id}"
+
     def pseudo(self, name: str) -> str:
         values = {
             "AWS::Region": self.region,
             "AWS::AccountId": self.account_id,
             "AWS::StackName": self.stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/local",
+            "AWS::StackId": f"{self._arn_prefix('cloudformation')}:stack/{self.stack_name}/local",
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
         }
@@ -120,7 +123,7 @@ class Resolver:
 
     def _truth(self, node: Any) -> bool:
         if isinstance(node, dict) and len(node) == 1:
-            (key, args), = node.items()
+            ((key, args),) = node.items()
             if key == "Fn::Equals":
                 left, right = (self.resolve(arg) for arg in args)
                 return str(left) == str(right)
@@ -154,7 +157,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, args), = node.items()
+            ((key, args),) = node.items()
             if key == "Ref":
                 return self.ref(args)
             if key == "Fn::GetAtt":

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import requests
 
 from local_stack.client import SigV4Auth
@@ -21,7 +20,9 @@ from local_stack.template import PROJECT_ROOT
 
 
 def test_health_reports_the_table_and_bucket_created_from_the_template(stack: LocalStack) -> None:
-    reply = requests.get(f"{stack.api_url}/health", auth=SigV4Auth(stack.caller, stack.options.region), timeout=60)
+    reply = requests.get(
+        f"{stack.api_url}/health", auth=SigV4Auth(stack.caller, stack.options.region), timeout=60
+    )
     assert reply.status_code == 200, reply.text
     report = reply.json()
     assert report["status"] == "ok"
@@ -37,7 +38,7 @@ def test_health_is_not_anonymous(stack: LocalStack) -> None:
 
 def test_health_degrades_with_a_clear_status_when_a_dependency_is_gone(tmp_path: Path) -> None:
     with LocalStack(StackOptions(log_dir=tmp_path, ideogram_base_url=None)) as own_stack:
-        s3 = boto3.client("s3", endpoint_url=own_stack.aws.endpoint_url, region_name=own_stack.options.region)
+        s3 = own_stack.aws.client("s3")
         bucket = own_stack.endpoints()["resources"]["AssetsBucket"]
         s3.delete_bucket(Bucket=bucket)
         auth = SigV4Auth(own_stack.caller, own_stack.options.region)
@@ -83,7 +84,9 @@ def test_make_up_serves_until_interrupted_and_then_stops_cleanly(tmp_path: Path)
             "123456789012",
             "arn:aws:iam::123456789012:user/local-developer",
         )
-        reply = requests.get(f"{endpoints['api']}/health", auth=SigV4Auth(caller, endpoints["region"]), timeout=60)
+        reply = requests.get(
+            f"{endpoints['api']}/health", auth=SigV4Auth(caller, endpoints["region"]), timeout=60
+        )
         assert reply.json()["status"] == "ok"
         generated = requests.post(
             f"{endpoints['ideogram']}/v1/ideogram-v3/generate",

@@ -28,13 +28,17 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 @pytest.fixture(scope="module")
 def gateway(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SigV4Auth]]:
-    resolver = Resolver(load_template(FIXTURES / "template.yaml"), "fixture-gateway", "us-east-1", "123456789012")
+    resolver = Resolver(
+        load_template(FIXTURES / "template.yaml"), "fixture-gateway", "us-east-1", "123456789012"
+    )
     provision(resolver, stack.aws.endpoint_url)
     log_path = tmp_path_factory.mktemp("echo") / "functions.log"
     [spec] = load_functions(resolver, base_dir=FIXTURES)
     runtime = FunctionRuntime(spec, stack.function_environment(), concurrency=2, log_path=log_path)
     routes: dict[HttpRoute, FunctionRuntime] = dict.fromkeys(spec.routes, runtime)
-    config = GatewayConfig(runtimes=routes, callers={stack.caller.access_key_id: stack.caller}, region="us-east-1")
+    config = GatewayConfig(
+        runtimes=routes, callers={stack.caller.access_key_id: stack.caller}, region="us-east-1"
+    )
     running = Gateway(config).start()
     try:
         yield running.url, SigV4Auth(stack.caller, "us-east-1")
@@ -43,7 +47,9 @@ def gateway(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iter
         runtime.close()
 
 
-def test_a_signed_request_reaches_the_handler_with_an_api_gateway_event(gateway: tuple[str, SigV4Auth]) -> None:
+def test_a_signed_request_reaches_the_handler_with_an_api_gateway_event(
+    gateway: tuple[str, SigV4Auth],
+) -> None:
     url, auth = gateway
     reply = requests.get(f"{url}/items/42?color=red&color=blue", auth=auth, timeout=30)
     assert reply.status_code == 200
@@ -128,7 +134,9 @@ def test_a_handler_error_is_a_500_without_details(gateway: tuple[str, SigV4Auth]
     assert "secret detail" not in reply.text
 
 
-def test_a_timeout_kills_the_environment_and_the_next_call_still_works(gateway: tuple[str, SigV4Auth]) -> None:
+def test_a_timeout_kills_the_environment_and_the_next_call_still_works(
+    gateway: tuple[str, SigV4Auth],
+) -> None:
     url, auth = gateway
     slow = requests.get(f"{url}/slow", auth=auth, timeout=60)
     assert slow.status_code == 503
@@ -141,7 +149,15 @@ def test_curl_aws_sigv4_is_accepted(gateway: tuple[str, SigV4Auth]) -> None:
     url, auth = gateway
     credentials = f"{auth.caller.access_key_id}:{auth.caller.secret_access_key}"
     result = subprocess.run(
-        ["curl", "-s", "--aws-sigv4", "aws:amz:us-east-1:execute-api", "--user", credentials, f"{url}/items/7?x=1"],
+        [
+            "curl",
+            "-s",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:execute-api",
+            "--user",
+            credentials,
+            f"{url}/items/7?x=1",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from local_stack.provision import ProvisioningError, lifecycle_rule, provision
@@ -20,9 +19,8 @@ from local_stack.template import Resolver, load_template
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
-
 def _client(stack: LocalStack, service: str) -> Any:
-    return boto3.client(service, endpoint_url=stack.aws.endpoint_url, region_name=stack.options.region)
+    return stack.aws.client(service)
 
 
 def _properties(stack: LocalStack, logical_id: str) -> dict[str, Any]:
@@ -72,15 +70,23 @@ def test_table_has_the_declared_keys_indexes_ttl_and_backups(stack: LocalStack) 
     assert set(indexes) == {index["IndexName"] for index in declared["GlobalSecondaryIndexes"]}
     for index in declared["GlobalSecondaryIndexes"]:
         assert indexes[index["IndexName"]]["KeySchema"] == index["KeySchema"]
-        assert indexes[index["IndexName"]]["Projection"]["ProjectionType"] == index["Projection"]["ProjectionType"]
+        assert (
+            indexes[index["IndexName"]]["Projection"]["ProjectionType"]
+            == index["Projection"]["ProjectionType"]
+        )
     ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
-    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": declared["TimeToLiveSpecification"]["AttributeName"]}
+    assert ttl == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": declared["TimeToLiveSpecification"]["AttributeName"],
+    }
     backups = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
 def test_queues_and_buses_come_from_the_template_too(stack: LocalStack) -> None:
-    resolver = Resolver(load_template(FIXTURES / "template.yaml"), "fixture-queues", "us-east-1", "123456789012")
+    resolver = Resolver(
+        load_template(FIXTURES / "template.yaml"), "fixture-queues", "us-east-1", "123456789012"
+    )
     created = provision(resolver, stack.aws.endpoint_url)
 
     sqs = _client(stack, "sqs")

@@ -67,7 +67,7 @@ def test_unknown_references_and_intrinsics_raise() -> None:
         _resolver().resolve({"Ref": "Missing"})
     with pytest.raises(TemplateError, match="unsupported intrinsic Fn::ImportValue"):
         _resolver().resolve({"Fn::ImportValue": "x"})
-    with pytest.raises(TemplateError, match="GetAtt Bucket.DomainName"):
+    with pytest.raises(TemplateError, match=r"GetAtt Bucket\.DomainName"):
         _resolver().resolve({"Fn::GetAtt": ["Bucket", "DomainName"]})
 
 
