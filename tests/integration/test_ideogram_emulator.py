@@ -1,0 +1,329 @@
+"""The Ideogram emulator's ephemeral URLs, in-flight limit and fault switches, all over real HTTP.
+
+Faults are changed at runtime through the emulator's own control routes (/_emulator/faults and
+/_emulator/reset), exactly as a test of the product would, and observed over HTTP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from PIL import Image
+
+from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
+
+API_KEY = "integration-test-key"
+V3 = "/v1/ideogram-v3/generate"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+STARTUP_TTL = 600  # a per-run value: reset must come back to it, not to the dataclass default
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    settings = EmulatorSettings(api_key=API_KEY, url_ttl_seconds=STARTUP_TTL, log_requests=False)
+    running = start_emulator(settings, host="127.0.0.1", port=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_faults(emulator: RunningEmulator) -> Iterator[None]:
+    yield
+    requests.post(f"{emulator.url}/_emulator/reset", timeout=10).raise_for_status()
+
+
+def set_faults(emulator: RunningEmulator, **faults: Any) -> dict[str, Any]:
+    response = requests.put(f"{emulator.url}/_emulator/faults", json=faults, timeout=10)
+    assert response.status_code == 200, response.text
+    current: dict[str, Any] = response.json()
+    return current
+
+
+def generate(emulator: RunningEmulator, prompt: str = "a red fox", num_images: int = 1) -> requests.Response:
+    return requests.post(
+        emulator.url + V3,
+        files={"prompt": (None, prompt), "num_images": (None, str(num_images))},
+        headers={"Api-Key": API_KEY},
+        timeout=30,
+    )
+
+
+def image_url(emulator: RunningEmulator, **fields: Any) -> str:
+    response = generate(emulator, **fields)
+    assert response.status_code == 200, response.text
+    url: str = response.json()["data"][0]["url"]
+    return url
+
+
+# -- ephemeral signed URLs -----------------------------------------------------------------------
+
+
+def test_url_expires(emulator: RunningEmulator) -> None:
+    set_faults(emulator, url_ttl_seconds=2)
+    url = image_url(emulator)
+    expires_at = int(parse_qs(urlsplit(url).query)["exp"][0])
+    assert expires_at - time.time() <= 2
+    assert requests.get(url, timeout=10).status_code == 200  # at least 1 s of validity left
+    time.sleep(max(0.0, expires_at - time.time()) + 0.05)
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 403
+    assert "expired" in response.json()["error"]
+
+
+def _replace_query(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    query.update(changes)
+    return parts._replace(query="&".join(f"{name}={value}" for name, value in query.items())).geturl()
+
+
+def test_tampered_urls_are_403(emulator: RunningEmulator) -> None:
+    url, other = image_url(emulator), image_url(emulator, prompt="a blue jay")
+    assert requests.get(url, timeout=10).status_code == 200
+    query = parse_qs(urlsplit(url).query)
+    signature, expires_at = query["sig"][0], int(query["exp"][0])
+    other_id = urlsplit(other).path.rsplit("/", 1)[1]
+    flipped = ("0" if signature[0] != "0" else "1") + signature[1:]
+    tampered = [
+        _replace_query(url, sig=flipped),
+        _replace_query(url, sig=signature[:-2]),
+        _replace_query(url, exp=str(expires_at + 3600)),  # a longer life is not for the client to choose
+        _replace_query(url, exp=f"0{expires_at}"),
+        url.split("?")[0] + f"?exp={expires_at}",  # no signature
+        url.split("?")[0],
+        urlsplit(url)._replace(path=f"/api/images/ephemeral/{other_id}").geturl(),  # another image's id
+    ]
+    for bad in tampered:
+        response = requests.get(bad, timeout=10)
+        assert response.status_code == 403, bad
+        assert response.json()["error"]
+
+
+def test_download_headers_and_head(emulator: RunningEmulator) -> None:
+    url = image_url(emulator)
+    response = requests.get(url, timeout=10)
+    assert response.headers["Content-Type"] == "image/png"
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    head = requests.head(url, timeout=10)
+    assert head.status_code == 200
+    assert head.headers["Content-Length"] == response.headers["Content-Length"]
+    assert Image.open(io.BytesIO(response.content)).size == (1024, 1024)
+
+
+# -- in-flight limit -----------------------------------------------------------------------------
+
+
+def _concurrently(emulator: RunningEmulator, *image_counts: int) -> list[requests.Response]:
+    barrier = threading.Barrier(len(image_counts))
+    responses: list[requests.Response | None] = [None] * len(image_counts)
+
+    def call(index: int, num_images: int) -> None:
+        barrier.wait()
+        responses[index] = generate(emulator, num_images=num_images)
+
+    threads = [threading.Thread(target=call, args=pair) for pair in enumerate(image_counts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(response is not None for response in responses)
+    return [response for response in responses if response is not None]
+
+
+def test_inflight_limit_counts_images(emulator: RunningEmulator) -> None:
+    set_faults(emulator, inflight_limit=4, latency_seconds=0.5)
+    statuses = sorted(response.status_code for response in _concurrently(emulator, 3, 3))
+    assert statuses == [200, 429]  # two requests, but six images for four slots
+    [refused] = [response for response in _concurrently(emulator, 3, 3) if response.status_code == 429]
+    assert refused.json()["reject_reason"] == "inflight_limit"
+    assert refused.json()["error"]
+    # Slots come back once requests finish: two requests of two images fit together.
+    assert [response.status_code for response in _concurrently(emulator, 2, 2)] == [200, 200]
+    assert generate(emulator, num_images=5).status_code == 429  # more images than slots, ever
+
+
+# -- fault switches ------------------------------------------------------------------------------
+
+
+def test_faults_are_readable_and_reset_restores_the_run_values(emulator: RunningEmulator) -> None:
+    initial = requests.get(f"{emulator.url}/_emulator/faults", timeout=10).json()
+    assert initial["url_ttl_seconds"] == STARTUP_TTL
+    assert initial["inflight_limit"] == 10
+    assert "api_key" not in initial
+    assert "signing_secret" not in initial
+    changed = set_faults(emulator, latency_seconds=0.25, error_rate_5xx=0.5, fail_next=[{"status": 402}])
+    assert changed["latency_seconds"] == 0.25
+    assert changed["fail_next"] == [{"status": 402}]
+    emulator.settings.wrong_content_type = True  # the Python object is the same live settings
+    assert requests.get(f"{emulator.url}/_emulator/faults", timeout=10).json()["wrong_content_type"] is True
+    reset = requests.post(f"{emulator.url}/_emulator/reset", timeout=10).json()
+    assert reset == initial
+    assert generate(emulator).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"no_such_fault": 1},
+        {"error_rate_5xx": 2},
+        {"latency_seconds": -1},
+        {"truncate_download": "yes"},
+        {"fail_next": [{"status": 99}]},
+        {"safety_pattern": "("},
+        [1, 2],
+    ],
+)
+def test_bad_fault_updates_are_400_and_change_nothing(emulator: RunningEmulator, body: Any) -> None:
+    before = requests.get(f"{emulator.url}/_emulator/faults", timeout=10).json()
+    response = requests.put(f"{emulator.url}/_emulator/faults", json=body, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert requests.get(f"{emulator.url}/_emulator/faults", timeout=10).json() == before
+
+
+def test_latency(emulator: RunningEmulator) -> None:
+    set_faults(emulator, latency_seconds=0.5)
+    started = time.monotonic()
+    assert generate(emulator).status_code == 200
+    assert time.monotonic() - started >= 0.5
+
+
+def test_bandwidth_cap_slows_downloads(emulator: RunningEmulator) -> None:
+    size, bandwidth = 400_000, 500_000
+    url = image_url(emulator)
+    set_faults(emulator, huge_image_bytes=size, download_bandwidth_bps=bandwidth)
+    started = time.monotonic()
+    response = requests.get(url, timeout=30)
+    elapsed = time.monotonic() - started
+    assert len(response.content) == size
+    # The server paces in steps of bandwidth/20 bytes, so all but the last step take size/bandwidth.
+    assert elapsed >= size / bandwidth - 0.1
+
+
+def test_error_rate_5xx(emulator: RunningEmulator) -> None:
+    set_faults(emulator, error_rate_5xx=1.0)
+    for _ in range(5):
+        response = generate(emulator)
+        assert response.status_code in (500, 503)
+        assert response.json()["error"]
+    set_faults(emulator, error_rate_5xx=0.0)
+    assert generate(emulator).status_code == 200
+
+
+def test_fail_next_sequence(emulator: RunningEmulator) -> None:
+    set_faults(
+        emulator,
+        fail_next=[{"status": 429}, {"status": 503}, {"status": 402, "body": {"error": "no credits"}}],
+    )
+    first = generate(emulator)
+    assert first.status_code == 429
+    assert first.json()["reject_reason"] == "inflight_limit"
+    assert generate(emulator).status_code == 503
+    third = generate(emulator)
+    assert (third.status_code, third.json()) == (402, {"error": "no credits"})
+    assert generate(emulator).status_code == 200
+    assert requests.get(f"{emulator.url}/_emulator/faults", timeout=10).json()["fail_next"] == []
+
+
+def test_truncated_download(emulator: RunningEmulator) -> None:
+    url = image_url(emulator)
+    set_faults(emulator, truncate_download=True)
+    with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
+        requests.get(url, timeout=10)
+    # Below requests: the body really is shorter than the promised Content-Length.
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}")
+        response = connection.getresponse()
+        promised = int(response.headers["Content-Length"])
+        with pytest.raises(http.client.IncompleteRead) as short:
+            response.read()
+    finally:
+        connection.close()
+    assert 0 < len(short.value.partial) < promised
+
+
+def test_wrong_content_type(emulator: RunningEmulator) -> None:
+    url = image_url(emulator)
+    set_faults(emulator, wrong_content_type=True)
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert not response.content.startswith(PNG_SIGNATURE)
+
+
+def test_huge_image(emulator: RunningEmulator) -> None:
+    size = 8 * 1024 * 1024
+    url = image_url(emulator)
+    set_faults(emulator, huge_image_bytes=size)
+    with requests.get(url, stream=True, timeout=30) as response:
+        assert response.headers["Content-Type"] == "image/png"
+        assert int(response.headers["Content-Length"]) == size
+        body = b"".join(response.iter_content(1024 * 1024))
+    assert len(body) == size
+    assert body.startswith(PNG_SIGNATURE)
+    image = Image.open(io.BytesIO(body))
+    image.load()  # decodes: the padding is an ancillary chunk a PNG reader skips
+    assert image.size == (1024, 1024)
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_serves_logs_without_secrets_and_stops_on_ctrl_c() -> None:
+    key = "cli-secret-key-4711"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "local_stack.ideogram",
+            "--port",
+            "0",
+            "--api-key",
+            key,
+            "--url-ttl-seconds",
+            "30",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        assert "listening on http://127.0.0.1:" in banner
+        url = banner.split("listening on ", 1)[1].split()[0]
+        response = requests.post(
+            url + V3, files={"prompt": (None, "a fox")}, headers={"Api-Key": key}, timeout=10
+        )
+        assert response.status_code == 200
+        image = response.json()["data"][0]["url"]
+        assert image.startswith(url)
+        assert requests.get(image, timeout=10).status_code == 200
+        assert requests.post(url + V3, files={"prompt": (None, "a fox")}, timeout=10).status_code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=10)
+    assert process.returncode == 0
+    lines = [json.loads(line) for line in errors.splitlines() if line.startswith("{")]
+    assert [(line["method"], line["status"]) for line in lines] == [
+        ("POST", 200),
+        ("GET", 200),
+        ("POST", 401),
+    ]
+    assert all({"path", "duration_ms"} <= set(line) for line in lines)
+    assert key not in errors
+    assert "sig=" not in errors
+    assert "stopped" in errors
