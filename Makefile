@@ -20,12 +20,13 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml layers/core/requirements.txt
 	@test -n "$(PYTHON_RUNTIME)" || { echo "Python 3.13 is required"; exit 1; }
-	@echo "==> creating $(VENV) with $(PYTHON_RUNTIME)"
+	@echo "==> creating $(VENV) with $(PYTHON_RUNTIME) (install log: $(VENV)/install.log)"
 	@test -x $(PY) || $(PYTHON_RUNTIME) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -c 'import ideogram_assets, local_stack, moto, samcli' # fails the target if the install did
+	@{ $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed; see $(VENV)/install.log"; exit 1; }
+	@$(PY) -c 'import ideogram_assets, local_stack, moto, samcli'
 	@touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 .PHONY: venv
 venv: $(STAMP) ## create the virtual environment (done by every other target)
@@ -62,7 +63,7 @@ build: $(STAMP) ## sam validate --lint and sam build (offline, no Docker)
 
 .PHONY: bench
 bench: $(STAMP) ## run the benchmarks (results go in docs/BENCHMARKS.md)
-	$(PY) -m bench
+	$(PY) -m bench --write
 
 .PHONY: clean
 clean: ## remove build outputs and local state (keeps the virtual environment)

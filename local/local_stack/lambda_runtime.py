@@ -59,6 +59,10 @@ class FunctionRuntime:
             "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            # Libraries (the X-Ray SDK behind Powertools' Tracer among them) read these to know
+            # they run inside Lambda; without them they behave differently than in the cloud.
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
         }
         self._idle: list[_Environment] = []
         self._all: list[_Environment] = []

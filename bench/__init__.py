@@ -1,0 +1,1 @@
+"""Benchmarks of ideogram-assets, run with `python -m bench` (method: docs/BENCHMARKS.md)."""

@@ -1,0 +1,283 @@
+"""Shared machinery of the benchmarks: interleaved rounds, summaries, verdicts, reporting.
+
+The machine the benchmarks run on is shared and noisy, so no benchmark states an absolute
+number as its result. Each one measures a candidate and a baseline in the same run, round
+after round in alternating order, and judges the ratio of their medians against a target.
+A benchmark plugs in as a function returning `Comparison`s, usually built with `run_rounds`
+and `compare`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+Progress = Callable[[str], None]
+
+RESULTS_START = "<!-- results:start -->"
+RESULTS_END = "<!-- results:end -->"
+
+
+class BenchmarkError(RuntimeError):
+    """A measurement could not be taken (a child process failed, a file is missing, ...)."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Median and interquartile range: robust to the outliers a shared machine produces."""
+
+    median: float
+    p25: float
+    p75: float
+    count: int
+
+
+def summarize(samples: Sequence[float]) -> Summary:
+    if not samples:
+        raise ValueError("no samples to summarize")
+    if len(samples) == 1:
+        return Summary(median=samples[0], p25=samples[0], p75=samples[0], count=1)
+    p25, median, p75 = statistics.quantiles(samples, n=4, method="inclusive")
+    return Summary(median=median, p25=p25, p75=p75, count=len(samples))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One verdict: candidate against baseline, lower is better, passes if ratio <= target."""
+
+    name: str
+    candidate: Sequence[float]
+    baseline: Sequence[float]
+    target: float
+    unit: str  # "s" or "bytes"; only changes how values are printed
+
+    @property
+    def candidate_summary(self) -> Summary:
+        return summarize(self.candidate)
+
+    @property
+    def baseline_summary(self) -> Summary:
+        return summarize(self.baseline)
+
+    @property
+    def ratio(self) -> float:
+        """The verdict's number: median of the candidate over median of the baseline."""
+        return self.candidate_summary.median / self.baseline_summary.median
+
+    @property
+    def round_ratios(self) -> Summary | None:
+        """Spread of the per-round ratios (samples are paired by round), None if unpaired.
+
+        If its p25..p75 straddles the target, the verdict is marginal on this machine.
+        """
+        if len(self.candidate) != len(self.baseline):
+            return None
+        return summarize([c / b for c, b in zip(self.candidate, self.baseline, strict=True)])
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio <= self.target
+
+
+def compare(
+    name: str, candidate: Sequence[float], baseline: Sequence[float], target: float, unit: str
+) -> Comparison:
+    return Comparison(
+        name=name, candidate=tuple(candidate), baseline=tuple(baseline), target=target, unit=unit
+    )
+
+
+def run_rounds(
+    arms: Mapping[str, Callable[[], float]],
+    rounds: int,
+    progress: Progress,
+    warmup: int = 1,
+    unit: str = "s",
+) -> dict[str, list[float]]:
+    """Measures every arm once per round, rotating which goes first, and returns the samples.
+
+    Interleaving spreads a slow spell of the machine over all arms instead of one; rotating
+    the order keeps any "runs first/second" effect from favouring one arm. Warm-up rounds
+    (page cache, .pyc files) are run the same way and discarded.
+    """
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    names = list(arms)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(-warmup, rounds):
+        shift = index % len(names)
+        order = names[shift:] + names[:shift]
+        measured = {name: arms[name]() for name in order}
+        if index < 0:
+            progress(f"  warm-up round {index + warmup + 1}/{warmup} done")
+            continue
+        for name, value in measured.items():
+            samples[name].append(value)
+        values = ", ".join(f"{name} {format_value(value, unit)}" for name, value in measured.items())
+        progress(f"  round {index + 1}/{rounds}: {values}")
+    return samples
+
+
+def format_value(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.1f} ms"
+    if unit == "bytes":
+        return f"{value / 2**20:.1f} MiB"
+    return f"{value:.3g} {unit}"
+
+
+def format_summary(summary: Summary, unit: str) -> str:
+    low, high = format_value(summary.p25, unit), format_value(summary.p75, unit)
+    return f"{format_value(summary.median, unit)} ({low}..{high})"
+
+
+def verdict(comparison: Comparison) -> str:
+    return "PASS" if comparison.passed else "FAIL"
+
+
+@dataclass(frozen=True)
+class MachineInfo:
+    python: str
+    platform: str
+    cpu: str
+    cpu_count: int | None
+    usable_cpus: int | None
+    load_average: tuple[float, float, float] | None
+    date: str
+
+    def describe(self) -> str:
+        load = "n/a" if self.load_average is None else " / ".join(f"{x:.2f}" for x in self.load_average)
+        return (
+            f"{self.date}, Python {self.python} on {self.platform}, CPU {self.cpu}, "
+            f"{self.cpu_count} CPUs ({self.usable_cpus} usable), load average at start {load}"
+        )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> MachineInfo:
+    try:
+        load: tuple[float, float, float] | None = os.getloadavg()
+    except OSError:
+        load = None
+    return MachineInfo(
+        python=platform.python_version(),
+        platform=f"{platform.system()} {platform.release()} {platform.machine()}",
+        cpu=_cpu_model(),
+        cpu_count=os.cpu_count(),
+        usable_cpus=os.process_cpu_count(),
+        load_average=load,
+        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+_COLUMNS = (
+    "benchmark",
+    "candidate median (p25..p75)",
+    "baseline median (p25..p75)",
+    "ratio",
+    "round ratios p25..p75",
+    "target",
+    "result",
+)
+
+
+def _row(comparison: Comparison) -> tuple[str, ...]:
+    spread = comparison.round_ratios
+    return (
+        comparison.name,
+        format_summary(comparison.candidate_summary, comparison.unit),
+        format_summary(comparison.baseline_summary, comparison.unit),
+        f"{comparison.ratio:.2f}",
+        "n/a" if spread is None else f"{spread.p25:.2f}..{spread.p75:.2f}",
+        f"<= {comparison.target:.2f}",
+        verdict(comparison),
+    )
+
+
+def text_table(comparisons: Sequence[Comparison]) -> str:
+    rows = [_COLUMNS, *(_row(c) for c in comparisons)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(comparisons: Sequence[Comparison]) -> str:
+    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "|".join("---" for _ in _COLUMNS) + "|"]
+    lines += ["| " + " | ".join(_row(c)) + " |" for c in comparisons]
+    return "\n".join(lines)
+
+
+def markdown_block(
+    title: str, comparisons: Sequence[Comparison], machine: MachineInfo, rounds: int, notes: str = ""
+) -> str:
+    """One benchmark's part of the results section, stamped with when and where it ran."""
+    parts = [
+        f"### {title}",
+        "",
+        f"Run: {machine.describe()}; {rounds} rounds.",
+        "",
+        markdown_table(comparisons),
+    ]
+    if notes:
+        parts += ["", notes]
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """What `python -m bench` runs: a name on the command line, a title in the results."""
+
+    name: str
+    title: str
+    run: Callable[[int, Progress], list[Comparison]]  # (rounds, progress) -> verdicts
+
+
+def _block_markers(name: str) -> tuple[str, str]:
+    return f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
+
+
+def _split(text: str, start: str, end: str, where: str) -> tuple[str, str, str]:
+    """(text up to and with start, text between, end and the rest); each marker once, in order."""
+    if text.count(start) != 1 or text.count(end) != 1:
+        raise BenchmarkError(f"{where} must contain {start} and {end} exactly once each")
+    if text.index(end) < text.index(start):
+        raise BenchmarkError(f"{where}: {end} comes before {start}")
+    head, rest = text.split(start)
+    body, tail = rest.split(end)
+    return head + start, body, end + tail
+
+
+def rewrite_results(document: str, blocks: Mapping[str, str], where: str = "the document") -> str:
+    """Replaces, between the results markers, the block of each benchmark that ran.
+
+    Each benchmark owns a block with its own markers, so running one benchmark rewrites its
+    results and keeps the others'. Blocks not seen before are appended at the end of the
+    section. Everything outside the results markers is kept byte for byte.
+    """
+    head, section, tail = _split(document, RESULTS_START, RESULTS_END, where)
+    for name, content in blocks.items():
+        start, end = _block_markers(name)
+        block = f"{start}\n{content.strip()}\n{end}"
+        if start in section or end in section:
+            block_head, _, block_tail = _split(section, start, end, f"{where} (block {name})")
+            section = block_head.removesuffix(start) + block + block_tail.removeprefix(end)
+        else:
+            section = section.rstrip("\n") + "\n\n" + block + "\n"
+    return head + "\n" + section.strip("\n") + "\n" + tail
