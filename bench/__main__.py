@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import cold_start
+from bench import cold_start, persist_memory, persist_walltime
 from bench.harness import (
     Benchmark,
     BenchmarkError,
@@ -28,7 +28,10 @@ RESULTS_DOCUMENT = PROJECT_ROOT / "docs" / "BENCHMARKS.md"
 DEFAULT_ROUNDS = 15
 
 # A new benchmark is one more entry here.
-BENCHMARKS: dict[str, Benchmark] = {benchmark.name: benchmark for benchmark in (cold_start.BENCHMARK,)}
+BENCHMARKS: dict[str, Benchmark] = {
+    benchmark.name: benchmark
+    for benchmark in (cold_start.BENCHMARK, persist_memory.BENCHMARK, persist_walltime.BENCHMARK)
+}
 
 
 def _progress(message: str) -> None:

@@ -10,6 +10,8 @@ import pytest
 from local_stack.aws_emulator import LOCAL_AWS_ENVIRONMENT
 from local_stack.stack import LocalStack, StackOptions
 
+MAX_IMAGE_BYTES_IN_TESTS = 8 * 1024 * 1024
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _local_aws_credentials() -> None:
@@ -22,6 +24,12 @@ def _local_aws_credentials() -> None:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The whole local stack: moto server, Ideogram emulator and gateway, as `make up` runs it."""
-    options = StackOptions(log_dir=tmp_path_factory.mktemp("stack-logs"), ideogram_base_url=None)
+    options = StackOptions(
+        log_dir=tmp_path_factory.mktemp("stack-logs"),
+        ideogram_base_url=None,
+        fault_proxy=True,
+        # Small enough that the oversized-image test stays fast; large enough for multipart.
+        extra_environment={"MAX_IMAGE_BYTES": str(MAX_IMAGE_BYTES_IN_TESTS)},
+    )
     with LocalStack(options) as running:
         yield running

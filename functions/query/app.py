@@ -1,17 +1,26 @@
 """Query function: the API's read routes. Thin: parse, call the core, shape the reply."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ideogram_assets.api_models import GenerationView
+from ideogram_assets.aws import s3_client
 from ideogram_assets.config import get_settings
 from ideogram_assets.health import HealthReport, check_health
+from ideogram_assets.http_errors import NotFound, register_error_handlers
 from ideogram_assets.observability import logger, metrics, tracer
+from ideogram_assets.records import get_record
+from ideogram_assets.views import to_view
+
+GENERATION_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 app = APIGatewayHttpResolver(enable_validation=True)
+register_error_handlers(app)
 
 
 @app.get("/health")
@@ -22,6 +31,20 @@ def health() -> Response[HealthReport]:
         metrics.add_metric(name="HealthDegraded", unit=MetricUnit.Count, value=1)
     status_code = 200 if report.status == "ok" else 503
     return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=report)
+
+
+@app.get("/generations/<generation_id>")
+@tracer.capture_method
+def get_generation(
+    generation_id: Annotated[
+        str, Path(pattern=GENERATION_ID_PATTERN, description="32 lowercase hex characters")
+    ],
+) -> Response[GenerationView]:
+    record = get_record(generation_id)
+    if record is None:
+        raise NotFound(f"generation {generation_id} was not found")
+    view = to_view(record, s3_client(), get_settings())
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=view)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

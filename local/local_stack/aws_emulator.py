@@ -1,14 +1,16 @@
 """The AWS emulator: moto in server mode, as a separate process on a loopback port.
 
-Everything reaches it over real HTTP through AWS_ENDPOINT_URL, exactly as boto3 and PynamoDB
-reach AWS; nothing is patched in-process.
+Everything reaches it over real HTTPS through AWS_ENDPOINT_URL (with AWS_CA_BUNDLE trusting
+its certificate), exactly as boto3 and PynamoDB reach AWS; nothing is patched in-process.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +20,7 @@ import boto3
 import requests
 
 from local_stack.processes import free_port, wait_until
+from local_stack.tls import Certificate, create_certificate
 
 # moto accepts any credentials; fixed fake ones keep the local stack away from real accounts.
 LOCAL_AWS_ENVIRONMENT = {
@@ -30,12 +33,15 @@ LOCAL_AWS_ENVIRONMENT = {
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
 
-def local_client(service: str, endpoint_url: str, region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]) -> Any:
+def local_client(
+    service: str, endpoint_url: str, ca_bundle: str, region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]
+) -> Any:
     """A boto3 client for the emulator, with explicit fake credentials: never a real profile."""
     return boto3.client(  # type: ignore[call-overload]  # the service is chosen at run time
         service,
         endpoint_url=endpoint_url,
         region_name=region,
+        verify=ca_bundle,
         aws_access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
     )
@@ -50,25 +56,36 @@ class AwsEmulator:
     log_path: Path | None = None  # None: moto's request log is discarded
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
+    _tls_dir: Path | None = field(default=None, init=False, repr=False)
+    _certificate: Certificate | None = field(default=None, init=False, repr=False)
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def ca_bundle(self) -> str:
+        """The certificate clients trust for the emulator (their AWS_CA_BUNDLE)."""
+        assert self._certificate is not None, "the AWS emulator is not started"
+        return str(self._certificate.cert_path)
 
     def _ready(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
             raise RuntimeError(f"moto server exited with code {self._process.returncode}")
         try:
-            return requests.get(f"{self.endpoint_url}/moto-api/", timeout=1).ok
+            return requests.get(f"{self.endpoint_url}/moto-api/", timeout=1, verify=self.ca_bundle).ok
         except requests.ConnectionError:
             return False
 
     def start(self, timeout: float = 30) -> Self:
         self.port = self.port or free_port(self.host)
         environment = {**os.environ, **LOCAL_AWS_ENVIRONMENT}
+        self._tls_dir = Path(tempfile.mkdtemp(prefix="ideogram-assets-tls-"))
+        self._certificate = create_certificate(self._tls_dir, hosts=(self.host, "localhost"))
         self._log = self.log_path.open("ab") if self.log_path else None
+        tls = ["--ssl-cert", str(self._certificate.cert_path), "--ssl-key", str(self._certificate.key_path)]
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port), *tls],
             stdout=self._log or subprocess.DEVNULL,
             stderr=self._log or subprocess.DEVNULL,
             env=environment,
@@ -88,13 +105,12 @@ class AwsEmulator:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
 
-    def client(self, service: str) -> Any:
-        return local_client(service, self.endpoint_url)
-
-    def reset(self) -> None:
-        """Drops every resource moto holds (tests use it to start from a clean account)."""
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
+    def client(self, service: str, region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]) -> Any:
+        return local_client(service, self.endpoint_url, self.ca_bundle, region)
 
     def __enter__(self) -> Self:
         return self.start()

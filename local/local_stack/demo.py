@@ -1,7 +1,7 @@
 """`make demo`: starts the local stack, shows it at work, stops it.
 
-Shows what the foundation provides: resources created from template.yaml in the AWS emulator,
-the API's IAM authentication, and the Ideogram emulator's generate, download and URL rules.
+Shows the main job, generate-and-persist over the API, on top of what the local stack provides:
+resources created from template.yaml, the API's IAM authentication, and the Ideogram emulator.
 """
 
 from __future__ import annotations
@@ -47,9 +47,59 @@ def _show_api(stack: LocalStack) -> None:
     signed = requests.get(
         f"{stack.api_url}/health", auth=SigV4Auth(stack.caller, stack.options.region), timeout=60
     )
-    print(f"  GET /health, signed   -> {signed.status_code} {signed.text}")
+    print(f"  GET /health, signed   -> {signed.status_code} {signed.json()['status']}")
     unsigned = requests.get(f"{stack.api_url}/health", timeout=30)
     print(f"  GET /health, unsigned -> {unsigned.status_code} {unsigned.text}")
+
+
+def _print_generations(reply: requests.Response) -> list[dict[str, Any]]:
+    body = reply.json()
+    generations: list[dict[str, Any]] = body.get("generations", [])
+    print(
+        f"    -> {reply.status_code}, request {body.get('requestId', '-')}, complete: {body.get('complete')}"
+    )
+    for item in generations:
+        stored = (
+            f"{item['sizeBytes']:,} bytes, sha256 {item['sha256'][:12]}..." if item["sha256"] else "no image"
+        )
+        print(
+            f"       #{item['indexInRequest']} {item['id']} {item['status']:<7} seed {item['seed']} "
+            f"{item['resolution']} ${item['costUsd']} {stored}"
+        )
+    return generations
+
+
+def _show_generate(stack: LocalStack) -> None:
+    _section("3. POST /generations: Ideogram is called and every image is stored, in one invocation")
+    auth = SigV4Auth(stack.caller, stack.options.region)
+
+    def generate(**body: Any) -> requests.Response:
+        return requests.post(f"{stack.api_url}/generations", json=body, auth=auth, timeout=90)
+
+    print('  a plain request: {"prompt": "a lighthouse on a cliff at dusk, flat vector"}')
+    plain = _print_generations(generate(prompt="a lighthouse on a cliff at dusk, flat vector"))
+    print('  four images: {"prompt": "brand mascot, a friendly fox", "num_images": 4, "seed": 1234, ...}')
+    _print_generations(
+        generate(prompt="brand mascot, a friendly fox", num_images=4, seed=1234, tags=["mascot"])
+    )
+    print('  a prompt the emulator marks unsafe (billed, recorded, no image): {"prompt": "an unsafe scene"}')
+    _print_generations(generate(prompt="an unsafe scene"))
+    assert stack.emulator is not None
+    stack.emulator.settings.fail_next = [{"status": 429}]
+    print("  Ideogram answers 429 first (in-flight limit); the function backs off and retries:")
+    _print_generations(generate(prompt="a calm sea at noon"))
+    print('  bad input: {"prompt": "x", "num_images": 9}')
+    bad = generate(prompt="x", num_images=9)
+    print(f"    -> {bad.status_code} {bad.text}")
+
+    first = plain[0]
+    fetched = requests.get(f"{stack.api_url}/generations/{first['id']}", auth=auth, timeout=30).json()
+    image = requests.get(fetched["imageUrl"], timeout=30).content
+    verified = hashlib.sha256(image).hexdigest() == first["sha256"]
+    print(
+        f"  GET /generations/{first['id']} -> presigned link; downloaded {len(image):,} bytes, "
+        f"SHA-256 matches the record: {verified}"
+    )
 
 
 def _download(url: str) -> requests.Response:
@@ -64,7 +114,7 @@ def _tampered(url: str) -> str:
 
 
 def _show_emulator(stack: LocalStack) -> None:
-    _section("3. The Ideogram emulator (follows Ideogram's OpenAPI spec)")
+    _section("4. The Ideogram emulator on its own (follows Ideogram's OpenAPI spec)")
     headers = {"Api-Key": stack.ideogram_api_key}
     form: dict[str, Any] = {
         "prompt": (None, "a lighthouse on a cliff at dusk, brand palette"),
@@ -120,6 +170,7 @@ def run_demo() -> int:
     with LocalStack(options) as stack:
         _show_resources(stack)
         _show_api(stack)
+        _show_generate(stack)
         _show_emulator(stack)
         print("\n==> stopping the local stack")
     print("Done. `make up` keeps the stack running; `make test` runs the test suite.")

@@ -49,13 +49,14 @@ class FunctionRuntime:
     ) -> None:
         self.spec = spec
         self._log_path = log_path
-        # A clean environment, as in Lambda: the developer's own variables do not leak in.
+        # A clean environment, as in Lambda: the developer's own variables do not leak in. The
+        # stack's variables come last and win, as `sam local --env-vars` overrides do.
         self._environment = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "TZ": ":UTC",
-            **environment,
             **spec.environment,
+            **environment,
             "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

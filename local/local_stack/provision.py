@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from local_stack.aws_emulator import local_client
+from local_stack.aws_emulator import AwsEmulator
 from local_stack.template import Resolver, TemplateError
 
 
@@ -159,11 +159,28 @@ def create_bucket(ctx: ProvisionContext, logical_id: str, properties: Mapping[st
     ctx.resolver.attributes[(logical_id, "DomainName")] = f"{name}.s3.amazonaws.com"
 
 
+def _applies_over_tls(statement: Mapping[str, Any]) -> bool:
+    """False for a statement that only matches requests without TLS (aws:SecureTransport false).
+
+    moto does not evaluate policy conditions: it would apply such a Deny to every request. The
+    local stack reaches moto over HTTPS only, so the condition is false here, exactly as it is
+    for the product's TLS clients in AWS; the statement is left out rather than misapplied.
+    """
+    transport = statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+    return str(transport).lower() != "false"
+
+
+def local_bucket_policy(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The bucket policy as moto can enforce it for HTTPS callers (see _applies_over_tls)."""
+    statements = [statement for statement in document.get("Statement", []) if _applies_over_tls(statement)]
+    return {**document, "Statement": statements}
+
+
 def create_bucket_policy(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
     _check_known(logical_id, properties, {"Bucket", "PolicyDocument"})
-    ctx.client("s3").put_bucket_policy(
-        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
-    )
+    policy = local_bucket_policy(properties["PolicyDocument"])
+    if policy["Statement"]:
+        ctx.client("s3").put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(policy))
     ctx.resolver.physical_ids[logical_id] = properties["Bucket"]
 
 
@@ -292,10 +309,10 @@ CREATORS: dict[str, Creator] = {
 @dataclass
 class ProvisionContext:
     resolver: Resolver
-    endpoint_url: str
+    aws: AwsEmulator
 
     def client(self, service: str) -> Any:
-        return local_client(service, self.endpoint_url, self.resolver.region)
+        return self.aws.client(service, self.resolver.region)
 
 
 def _pending_references(node: Any) -> set[str]:
@@ -319,9 +336,9 @@ def _pending_references(node: Any) -> set[str]:
     return found
 
 
-def provision(resolver: Resolver, endpoint_url: str) -> dict[str, str]:
-    """Creates every supported resource of the template; returns logical id → physical id."""
-    ctx = ProvisionContext(resolver=resolver, endpoint_url=endpoint_url)
+def provision(resolver: Resolver, aws: AwsEmulator) -> dict[str, str]:
+    """Creates every supported resource of the template in aws; returns logical id → physical id."""
+    ctx = ProvisionContext(resolver=resolver, aws=aws)
     pending = {
         logical_id: resource
         for logical_id, resource in resolver.template["Resources"].items()

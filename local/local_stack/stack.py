@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
+from local_stack.fault_proxy import FaultProxy
 from local_stack.functions import FunctionSpec, HttpRoute, load_functions
 from local_stack.gateway import Gateway, GatewayConfig
 from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
@@ -51,6 +53,10 @@ class StackOptions:
     concurrency: int = 4
     # Where the emulator processes and the functions write their logs; None: this console.
     log_dir: Path | None = None
+    # Functions reach AWS through a proxy that tests can tell to fail requests (fault_proxy.py).
+    fault_proxy: bool = False
+    # Added to every function's environment, over the template's values (tests tune limits).
+    extra_environment: dict[str, str] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda message: None
 
 
@@ -67,6 +73,7 @@ class LocalStack:
             log_path=log_dir / "aws.log" if log_dir else None,
         )
         self.emulator: RunningEmulator | None = None
+        self.proxy: FaultProxy | None = None
         self.gateway: Gateway | None = None
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.resolver: Resolver | None = None
@@ -90,16 +97,23 @@ class LocalStack:
         return self.gateway.url
 
     def function_environment(self) -> dict[str, str]:
-        """What every local execution environment gets besides the template's own variables."""
-        return {
+        """What every local execution environment gets on top of the template's own variables."""
+        environment = {
             **LOCAL_AWS_ENVIRONMENT,
-            "AWS_ENDPOINT_URL": self.aws.endpoint_url,
+            "AWS_ENDPOINT_URL": self.proxy.url if self.proxy else self.aws.endpoint_url,
+            "AWS_CA_BUNDLE": self.aws.ca_bundle,
             "LOCAL_ACCOUNT_ID": LOCAL_ACCOUNT_ID,
             # No X-Ray daemon runs locally; traces would only be dropped with warnings.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "IDEOGRAM_BASE_URL": self.ideogram_url,
+            # Locally the key comes from the environment; in AWS from Secrets Manager.
             "IDEOGRAM_API_KEY": self.ideogram_api_key,
         }
+        if self.emulator is not None:
+            # Image downloads are refused from any host but Ideogram's: the local emulator's
+            # loopback host is allowed only here, never in the template.
+            environment["IDEOGRAM_EXTRA_DOWNLOAD_HOSTS"] = urlsplit(self.emulator.url).hostname or ""
+        return environment | self.options.extra_environment
 
     def start(self) -> Self:
         progress = self.options.progress
@@ -109,8 +123,10 @@ class LocalStack:
         self.aws.start()
         template = load_template()
         self.resolver = Resolver(template, self.options.stack_name, self.options.region, LOCAL_ACCOUNT_ID)
-        created = provision(self.resolver, self.aws.endpoint_url)
+        created = provision(self.resolver, self.aws)
         progress(f"created {', '.join(sorted(created))} from template.yaml")
+        if self.options.fault_proxy:
+            self.proxy = FaultProxy(self.aws.endpoint_url, self.aws.ca_bundle, host=self.options.host).start()
         if self.options.ideogram_base_url:
             progress(f"using Ideogram at {self.options.ideogram_base_url}")
         else:
@@ -137,6 +153,7 @@ class LocalStack:
         endpoints: dict[str, Any] = {
             "api": self.api_url,
             "aws": self.aws.endpoint_url,
+            "aws_ca_bundle": self.aws.ca_bundle,
             "ideogram": self.ideogram_url,
             "region": self.options.region,
             "stack_name": self.options.stack_name,
@@ -171,6 +188,9 @@ class LocalStack:
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
         self.aws.stop()
 
     def __enter__(self) -> Self:

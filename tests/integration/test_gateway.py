@@ -31,7 +31,7 @@ def gateway(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iter
     resolver = Resolver(
         load_template(FIXTURES / "template.yaml"), "fixture-gateway", "us-east-1", "123456789012"
     )
-    provision(resolver, stack.aws.endpoint_url)
+    provision(resolver, stack.aws)
     log_path = tmp_path_factory.mktemp("echo") / "functions.log"
     [spec] = load_functions(resolver, base_dir=FIXTURES)
     runtime = FunctionRuntime(spec, stack.function_environment(), concurrency=2, log_path=log_path)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.provision import ProvisioningError, lifecycle_rule, provision
+from local_stack.provision import ProvisioningError, lifecycle_rule, local_bucket_policy, provision
 from local_stack.stack import LocalStack
 from local_stack.template import Resolver, load_template
 
@@ -48,13 +48,25 @@ def test_bucket_is_configured_as_the_template_declares(stack: LocalStack) -> Non
         assert by_id[rule["ID"]].get("Expiration") == rule.get("Expiration")
 
 
-def test_bucket_policy_denies_insecure_transport(stack: LocalStack) -> None:
-    bucket = stack.endpoints()["resources"]["AssetsBucket"]
-    policy = json.loads(_client(stack, "s3").get_bucket_policy(Bucket=bucket)["Policy"])
-    [statement] = policy["Statement"]
+def test_bucket_policy_is_tls_only_and_tls_callers_get_through(stack: LocalStack) -> None:
+    declared = _properties(stack, "AssetsBucketPolicy")["PolicyDocument"]
+    [statement] = declared["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert f"arn:aws:s3:::{bucket}/*" in statement["Resource"]
+    # The local stack speaks HTTPS only, so the deny never applies, as for TLS clients in AWS.
+    assert local_bucket_policy(declared)["Statement"] == []
+    assert stack.aws.endpoint_url.startswith("https://")
+    bucket = stack.endpoints()["resources"]["AssetsBucket"]
+    s3 = _client(stack, "s3")
+    s3.put_object(Bucket=bucket, Key="tls-check.txt", Body=b"ok")
+    assert s3.get_object(Bucket=bucket, Key="tls-check.txt")["Body"].read() == b"ok"
+    s3.delete_object(Bucket=bucket, Key="tls-check.txt")
+
+
+def test_other_policy_statements_are_applied_as_declared() -> None:
+    allow = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}
+    secure_only = {**allow, "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    assert local_bucket_policy({"Statement": [allow, secure_only]})["Statement"] == [allow]
 
 
 def test_table_has_the_declared_keys_indexes_ttl_and_backups(stack: LocalStack) -> None:
@@ -87,7 +99,7 @@ def test_queues_and_buses_come_from_the_template_too(stack: LocalStack) -> None:
     resolver = Resolver(
         load_template(FIXTURES / "template.yaml"), "fixture-queues", "us-east-1", "123456789012"
     )
-    created = provision(resolver, stack.aws.endpoint_url)
+    created = provision(resolver, stack.aws)
 
     sqs = _client(stack, "sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=created["WorkQueue"], AttributeNames=["All"])["Attributes"]
@@ -102,4 +114,4 @@ def test_queues_and_buses_come_from_the_template_too(stack: LocalStack) -> None:
 def test_an_unsupported_property_stops_provisioning(stack: LocalStack) -> None:
     template = {"Resources": {"Odd": {"Type": "AWS::SQS::Queue", "Properties": {"Unheard": 1}}}}
     with pytest.raises(ProvisioningError, match="Unheard"):
-        provision(Resolver(template, "odd", "us-east-1", "123456789012"), stack.aws.endpoint_url)
+        provision(Resolver(template, "odd", "us-east-1", "123456789012"), stack.aws)

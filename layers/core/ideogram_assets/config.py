@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+# Where Ideogram serves images from; a download from any other host is refused.
+IDEOGRAM_IMAGE_HOSTS = frozenset({"ideogram.ai", "*.ideogram.ai"})
+DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
+
 
 class ConfigurationError(RuntimeError):
     """The function's environment is missing a setting it needs."""
@@ -18,20 +22,44 @@ def _required(name: str) -> str:
     return value
 
 
+def _hosts(value: str) -> frozenset[str]:
+    return frozenset(host.strip().lower() for host in value.split(",") if host.strip())
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     stage: str
     table_name: str
     bucket_name: str
     region: str
+    ideogram_base_url: str
+    ideogram_api_key_secret_name: str | None
+    pricing_overrides: str | None
+    default_retention_class: str
+    # Ideogram's hosts, plus IDEOGRAM_EXTRA_DOWNLOAD_HOSTS (set only by the local stack).
+    download_hosts: frozenset[str]
+    max_image_bytes: int
+    presigned_url_seconds: int
 
     @classmethod
     def from_env(cls) -> Settings:
+        try:
+            max_image_bytes = int(os.environ.get("MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES))
+            presigned_url_seconds = int(os.environ.get("PRESIGNED_URL_SECONDS", 900))
+        except ValueError as error:
+            raise ConfigurationError(f"a numeric setting is not a number: {error}") from None
         return cls(
             stage=os.environ.get("STAGE", "dev"),
             table_name=_required("TABLE_NAME"),
             bucket_name=_required("BUCKET_NAME"),
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            ideogram_base_url=os.environ.get("IDEOGRAM_BASE_URL", "https://api.ideogram.ai").rstrip("/"),
+            ideogram_api_key_secret_name=os.environ.get("IDEOGRAM_API_KEY_SECRET_NAME") or None,
+            pricing_overrides=os.environ.get("PRICING_OVERRIDES") or None,
+            default_retention_class=os.environ.get("DEFAULT_RETENTION_CLASS", "standard"),
+            download_hosts=IDEOGRAM_IMAGE_HOSTS | _hosts(os.environ.get("IDEOGRAM_EXTRA_DOWNLOAD_HOSTS", "")),
+            max_image_bytes=max_image_bytes,
+            presigned_url_seconds=presigned_url_seconds,
         )
 
 
@@ -39,3 +67,19 @@ class Settings:
 def get_settings() -> Settings:
     """The settings of this execution environment, validated on first use."""
     return Settings.from_env()
+
+
+def ideogram_api_key(settings: Settings) -> str:
+    """The Ideogram key: from the environment locally, from Secrets Manager in AWS (cached 5 min)."""
+    local_key = os.environ.get("IDEOGRAM_API_KEY", "").strip()
+    if local_key:
+        return local_key
+    if not settings.ideogram_api_key_secret_name:
+        raise ConfigurationError("no Ideogram API key: set IDEOGRAM_API_KEY_SECRET_NAME")
+    # Imported here: only the generate path needs it, and only on a cache miss.
+    from aws_lambda_powertools.utilities import parameters
+
+    secret = parameters.get_secret(settings.ideogram_api_key_secret_name, max_age=300)
+    if not isinstance(secret, str) or not secret.strip():
+        raise ConfigurationError("the Ideogram API key secret is empty or not a string")
+    return secret.strip()

@@ -1,0 +1,73 @@
+"""Generate function: POST /generations calls Ideogram and persists every image, in one invocation."""
+
+from functools import cache
+from typing import Any
+
+import requests
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ideogram_assets.api_models import GenerationRequest, GenerationsResponse
+from ideogram_assets.aws import s3_client
+from ideogram_assets.config import get_settings, ideogram_api_key
+from ideogram_assets.http_errors import register_error_handlers
+from ideogram_assets.ideogram import IdeogramClient
+from ideogram_assets.observability import logger, metrics, tracer
+from ideogram_assets.pipeline import GenerationServices, Pipeline
+from ideogram_assets.pricing import PriceTable
+from ideogram_assets.views import to_view
+
+app = APIGatewayHttpResolver(enable_validation=True)
+register_error_handlers(app)
+
+
+@cache
+def _http_session() -> requests.Session:
+    """One pooled session per execution environment, for Ideogram calls and image downloads."""
+    return requests.Session()
+
+
+@cache
+def _price_table(overrides: str | None) -> PriceTable:
+    return PriceTable(overrides)
+
+
+def _pipeline() -> Pipeline:
+    settings = get_settings()
+    session = _http_session()
+    # The key is read per invocation (Powertools caches it), so a rotated secret is picked up.
+    client = IdeogramClient(settings.ideogram_base_url, ideogram_api_key(settings), session=session)
+    services = GenerationServices(
+        settings=settings,
+        ideogram=client,
+        s3=s3_client(),
+        http=session,
+        prices=PriceTable(settings.pricing_overrides),
+    )
+    return Pipeline(services)
+
+
+@app.post("/generations")
+@tracer.capture_method
+def create_generations(request: GenerationRequest) -> Response[GenerationsResponse]:
+    context = app.lambda_context
+    outcome = _pipeline().run(
+        request, remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000
+    )
+    settings = get_settings()
+    body = GenerationsResponse(
+        request_id=outcome.request_id,
+        complete=outcome.complete,
+        generations=[to_view(record, s3_client(), settings) for record in outcome.records],
+    )
+    # 202: Ideogram generated the images but some are not stored yet; reconciliation finishes them.
+    status = 201 if outcome.complete else 202
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,163 @@
+"""persist_image: Ideogram's expiring image URL in, a permanent, verified S3 object out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+from urllib.parse import quote, urlencode
+
+import requests
+
+from ideogram_assets.observability import logger
+from ideogram_assets.storage.download import DownloadPolicy, ImageDownload, open_image
+from ideogram_assets.storage.errors import DownloadRejected, StorageError
+from ideogram_assets.storage.hosts import redact_url
+from ideogram_assets.storage.upload import (
+    PNG_CONTENT_TYPE,
+    MultipartUpload,
+    ObjectTarget,
+    Written,
+    put_single,
+    verify_size,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's limit
+_PRESIGN_HANDLER_ID = "ideogram-assets-presign-sigv4"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What was stored, as S3 holds it (size checked against S3 after the upload)."""
+
+    bucket: str
+    key: str
+    size_bytes: int
+    sha256: str  # hex, of the bytes stored
+    content_type: str
+    width: int
+    height: int
+    etag: str
+    version_id: str | None
+
+
+def _upload_multipart(
+    s3: S3Client, target: ObjectTarget, download: ImageDownload, part_size: int, first: bytearray | None
+) -> Written:
+    """Parts uploaded while the next ones download; `first`, if given, is part 1, already read."""
+    upload = MultipartUpload(s3, target, part_size)
+    try:
+        upload.begin(held_buffers=0 if first is None else 1)
+        if first is not None:
+            upload.submit(first, len(first))
+        while not download.at_eof():
+            buffer = upload.acquire_buffer()
+            upload.submit(buffer, download.readinto(buffer))
+        return upload.finish(download.received)
+    except BaseException:
+        upload.abort()  # any failure, download or upload: no parts and no object stay behind
+        raise
+
+
+def _store(s3: S3Client, target: ObjectTarget, download: ImageDownload, policy: DownloadPolicy) -> Written:
+    if download.content_length is not None and download.content_length > policy.part_size:
+        # Known to need parts: create the upload now, while the first part downloads.
+        return _upload_multipart(s3, target, download, policy.part_size, first=None)
+    first = bytearray(download.first_buffer_size(policy.part_size))
+    filled = download.readinto(first)
+    if not download.at_eof():  # no Content-Length, and more than one part
+        return _upload_multipart(s3, target, download, policy.part_size, first=first)
+    # The whole image fits in one part and has been read and checked: one request.
+    return put_single(s3, target, first, filled, download.sha256)
+
+
+def persist_image(
+    url: str,
+    *,
+    bucket: str,
+    key: str,
+    metadata: Mapping[str, str],
+    tags: Mapping[str, str],
+    policy: DownloadPolicy,
+    s3: S3Client,
+    session: requests.Session,
+    deadline: float | None = None,
+) -> StoredObject:
+    """Downloads the PNG at `url` and stores it at s3://bucket/key, or raises and stores nothing.
+
+    `deadline` is a `time.monotonic()` value by which the download must be done (say, a margin
+    before the Lambda's own timeout); it is checked between chunks and caps each network wait.
+    Raises DownloadRejected (the image is not acceptable or could not be fetched) or
+    StorageError (S3 failed); in both cases no object and no multipart parts remain.
+    """
+    started = time.monotonic()
+    target = ObjectTarget(
+        bucket=bucket, key=key, metadata=dict(metadata), tagging=urlencode(dict(tags), quote_via=quote)
+    )
+    source = redact_url(url)
+    try:
+        with open_image(url, policy, session, deadline) as download:
+            written = _store(s3, target, download, policy)
+        verify_size(s3, target, written, download.received)
+    except (DownloadRejected, StorageError) as error:
+        logger.warning(
+            "image not persisted",
+            extra={"key": key, "source": source, "kind": error.kind, "reason": error.message},
+        )
+        raise
+    stored = StoredObject(
+        bucket=bucket,
+        key=key,
+        size_bytes=download.received,
+        sha256=download.sha256.hex(),
+        content_type=PNG_CONTENT_TYPE,
+        width=download.width,
+        height=download.height,
+        etag=written.etag,
+        version_id=written.version_id,
+    )
+    logger.info(
+        "image persisted",
+        extra={
+            "bucket": bucket,
+            "key": key,
+            "source": source,
+            "size_bytes": stored.size_bytes,
+            "sha256": stored.sha256,
+            "width": stored.width,
+            "height": stored.height,
+            "parts": written.parts,
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+        },
+    )
+    return stored
+
+
+def _presign_with_sigv4(signature_version: str, **_: object) -> str | None:
+    """choose-signer hook: SigV4 for presigned URLs, whatever the client was configured with.
+
+    Unless a client is created with `signature_version="s3v4"`, botocore presigns S3 URLs with
+    SigV2, which regions opened since 2014 and buckets created since mid-2020 refuse. v4a
+    (multi-region access points) and S3 Express keep the signer botocore chose.
+    """
+    if signature_version.endswith("-query") and not signature_version.startswith(("v4a", "v4-s3express")):
+        return "s3v4-query"
+    return None
+
+
+def presigned_get_url(s3: S3Client, bucket: str, key: str, expires_in: int = 900) -> str:
+    """A time-limited, SigV4-signed GET URL for the stored object (no request is made to S3)."""
+    if not 0 < expires_in <= _MAX_PRESIGN_SECONDS:
+        raise ValueError(f"expires_in must be between 1 and {_MAX_PRESIGN_SECONDS} seconds")
+    # Once per client (unique_id), ahead of botocore's own SigV2 default for presigning.
+    # (The stubs type every handler as returning None; choose-signer handlers return a name.)
+    handler = cast("Callable[..., None]", _presign_with_sigv4)
+    s3.meta.events.register_first("choose-signer.s3.GetObject", handler, unique_id=_PRESIGN_HANDLER_ID)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in)
+    if "X-Amz-Algorithm=AWS4-" not in url:  # SigV2 would also ignore the expiry limit above
+        raise ValueError("the S3 client presigned without SigV4")
+    return url
