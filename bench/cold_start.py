@@ -12,6 +12,7 @@ handler's import (`python -X importtime` in the same child), to decide what to d
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -29,8 +30,10 @@ TARGET_RATIO = 1.3  # product requirement for the generate handler, applied to e
 CHILD_TIMEOUT_SECONDS = 120
 BASELINE = "baseline"
 
-# Lambda puts the function's code first on sys.path, then each layer, then the runtime's own
-# packages (the venv's site-packages stand in for the layer's pinned dependencies here).
+# Lambda puts the function's code first on sys.path, then each layer. The children run with
+# -S (no site-packages): the layer's pinned dependencies come from a directory pip installs
+# from layers/core/requirements.txt, so tools of the dev environment (the SAM CLI's awscrt and
+# cryptography, which botocore imports when present) are not counted as they are not in Lambda.
 # Output printed while importing goes to stderr so stdout carries only the JSON answer.
 # __import__ rather than importlib.import_module: the latter bypasses the C import path,
 # so -X importtime would not show the handler module as the root of its imports.
@@ -51,6 +54,7 @@ print(json.dumps(elapsed))
 
 _IMPORT_BOTO3 = """\
 import sys, time
+sys.path[0:0] = sys.argv[1:]
 stdout, sys.stdout = sys.stdout, sys.stderr
 start = time.perf_counter()
 import boto3
@@ -84,6 +88,7 @@ class HandlerTarget:
     function: str
     layer_dirs: tuple[Path, ...]
     environment: Mapping[str, str]
+    project_root: Path
 
     @property
     def label(self) -> str:
@@ -165,6 +170,7 @@ def discover(template_path: Path = TEMPLATE_PATH) -> list[HandlerTarget]:
                 module=module,
                 function=function,
                 layer_dirs=tuple(layer_dirs),
+                project_root=base_dir,
                 environment=_lambda_environment(
                     logical_id,
                     handler,
@@ -177,11 +183,53 @@ def discover(template_path: Path = TEMPLATE_PATH) -> list[HandlerTarget]:
     return targets
 
 
+def layer_site(project_root: Path) -> Path | None:
+    """The layer's third-party dependencies, installed once per requirements file (pip, cached).
+
+    None for a project without layers/core/requirements.txt: the venv's packages stand in.
+    """
+    requirements = project_root / "layers" / "core" / "requirements.txt"
+    if not requirements.exists():
+        return None
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    site = project_root / ".local" / "bench" / f"layer-site-{digest}"
+    if not (site / ".complete").exists():
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(site),
+                "-r",
+                str(requirements),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise BenchmarkError(f"installing the layer's dependencies failed:\n{completed.stderr[-2000:]}")
+        (site / ".complete").touch()
+    return site
+
+
+def _isolation(project_root: Path) -> tuple[list[str], list[str]]:
+    """Interpreter options and extra sys.path entries: -S and the layer's site when there is one."""
+    site = layer_site(project_root)
+    return (["-S"], [str(site)]) if site else ([], [])
+
+
 def _child_argv(target: HandlerTarget, python_options: Sequence[str] = ()) -> list[str]:
-    # -I: no PYTHON* variables, no user site, no cwd on sys.path; the script sets sys.path.
+    # -I: no PYTHON* variables, no user site, no cwd on sys.path; -S: no site-packages at all,
+    # the script puts the function's code, its layers and the layer's dependencies on sys.path.
+    options, site = _isolation(target.project_root)
     return [
         sys.executable,
         "-I",
+        *options,
         *python_options,
         "-c",
         _IMPORT_HANDLER,
@@ -189,6 +237,7 @@ def _child_argv(target: HandlerTarget, python_options: Sequence[str] = ()) -> li
         target.module,
         target.function,
         *(str(layer) for layer in target.layer_dirs),
+        *site,
     ]
 
 
@@ -239,7 +288,9 @@ def measure_handler_import(target: HandlerTarget) -> float:
 def measure_boto3_baseline(project_root: Path) -> float:
     what = 'baseline (import boto3; boto3.client("s3"))'
     environment = _lambda_environment("bench-baseline", "baseline.handler", project_root, 128, {})
-    completed = _run_child([sys.executable, "-I", "-c", _IMPORT_BOTO3], environment, project_root, what)
+    options, site = _isolation(project_root)
+    argv = [sys.executable, "-I", *options, "-c", _IMPORT_BOTO3, *site]
+    completed = _run_child(argv, environment, project_root, what)
     return parse_seconds(completed.stdout, what)
 
 

@@ -1,9 +1,8 @@
 """Generate function: POST /generations calls Ideogram and persists every image, in one invocation."""
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -11,29 +10,44 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ideogram_assets.api_models import GenerationRequest, GenerationsResponse
 from ideogram_assets.aws import s3_client
 from ideogram_assets.config import get_settings, ideogram_api_key
-from ideogram_assets.http_errors import register_error_handlers
-from ideogram_assets.ideogram import IdeogramClient
-from ideogram_assets.observability import logger, metrics, tracer
-from ideogram_assets.pipeline import GenerationServices, Pipeline
-from ideogram_assets.pricing import PriceTable
+from ideogram_assets.http_errors import error_responses, register_error_handlers
+from ideogram_assets.observability import logger, metrics, trace_requests, tracer
 from ideogram_assets.views import to_view
+
+if TYPE_CHECKING:
+    import requests
+
+    from ideogram_assets.pipeline import Pipeline
+    from ideogram_assets.pricing import PriceTable
 
 app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app)
 
 
+# The generation machinery (HTTP client, storage, transactions) loads on the first request:
+# importing this module only registers the routes and their validation models.
+
+
 @cache
-def _http_session() -> requests.Session:
+def _http_session() -> "requests.Session":
     """One pooled session per execution environment, for Ideogram calls and image downloads."""
+    import requests
+
+    trace_requests()
     return requests.Session()
 
 
 @cache
-def _price_table(overrides: str | None) -> PriceTable:
+def _price_table(overrides: str | None) -> "PriceTable":
+    from ideogram_assets.pricing import PriceTable
+
     return PriceTable(overrides)
 
 
-def _pipeline() -> Pipeline:
+def _pipeline() -> "Pipeline":
+    from ideogram_assets.ideogram import IdeogramClient
+    from ideogram_assets.pipeline import GenerationServices, Pipeline
+
     settings = get_settings()
     session = _http_session()
     # The key is read per invocation (Powertools caches it), so a rotated secret is picked up.
@@ -43,12 +57,27 @@ def _pipeline() -> Pipeline:
         ideogram=client,
         s3=s3_client(),
         http=session,
-        prices=PriceTable(settings.pricing_overrides),
+        prices=_price_table(settings.pricing_overrides),
     )
     return Pipeline(services)
 
 
-@app.post("/generations")
+@app.post(
+    "/generations",
+    summary="Generate images with Ideogram and store every one of them",
+    responses={
+        201: {
+            "description": "Every image is stored (or recorded as unsafe)",
+            "content": {"application/json": {"model": GenerationsResponse}},
+        },
+        202: {
+            "description": "Generated, but some image is not stored yet (PENDING or FAILED); "
+            "reconciliation finishes it",
+            "content": {"application/json": {"model": GenerationsResponse}},
+        },
+        **error_responses(422, 502, 503),
+    },
+)
 @tracer.capture_method
 def create_generations(request: GenerationRequest) -> Response[GenerationsResponse]:
     context = app.lambda_context

@@ -12,9 +12,8 @@ from ideogram_assets.api_models import GenerationView
 from ideogram_assets.aws import s3_client
 from ideogram_assets.config import get_settings
 from ideogram_assets.health import HealthReport, check_health
-from ideogram_assets.http_errors import NotFound, register_error_handlers
+from ideogram_assets.http_errors import NotFound, error_responses, register_error_handlers
 from ideogram_assets.observability import logger, metrics, tracer
-from ideogram_assets.records import get_record
 from ideogram_assets.views import to_view
 
 GENERATION_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -23,7 +22,17 @@ app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app)
 
 
-@app.get("/health")
+@app.get(
+    "/health",
+    summary="Whether the table and the bucket are reachable",
+    responses={
+        200: {"description": "Healthy", "content": {"application/json": {"model": HealthReport}}},
+        503: {
+            "description": "A dependency is down",
+            "content": {"application/json": {"model": HealthReport}},
+        },
+    },
+)
 @tracer.capture_method
 def health() -> Response[HealthReport]:
     report = check_health(get_settings())
@@ -33,13 +42,22 @@ def health() -> Response[HealthReport]:
     return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=report)
 
 
-@app.get("/generations/<generation_id>")
+@app.get(
+    "/generations/<generation_id>",
+    summary="One generation's record, with a short-lived link to its image",
+    responses={
+        200: {"description": "The record", "content": {"application/json": {"model": GenerationView}}},
+        **error_responses(404, 422),
+    },
+)
 @tracer.capture_method
 def get_generation(
     generation_id: Annotated[
         str, Path(pattern=GENERATION_ID_PATTERN, description="32 lowercase hex characters")
     ],
 ) -> Response[GenerationView]:
+    from ideogram_assets.records import get_record  # PynamoDB loads with the first read
+
     record = get_record(generation_id)
     if record is None:
         raise NotFound(f"generation {generation_id} was not found")

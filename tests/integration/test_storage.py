@@ -264,12 +264,24 @@ def test_large_image_is_a_multipart_upload(
     emulator: RunningEmulator, policy: DownloadPolicy, s3: Any, session: CountingSession, key: str
 ) -> None:
     emulator.settings.huge_image_bytes = 11 * MiB
-    stored = persist(image_url(emulator), key, policy, s3, session)
+    sent: list[dict[str, str]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        sent.append({name.lower(): str(value) for name, value in request.headers.items()})
+
+    s3.meta.events.register("before-send.s3.UploadPart", record)
+    try:
+        stored = persist(image_url(emulator), key, policy, s3, session)
+    finally:
+        s3.meta.events.unregister("before-send.s3.UploadPart", record)
 
     assert_stored(s3, stored, key)
     assert stored.size_bytes == 11 * MiB
     assert stored.etag.endswith('-3"')  # 5 + 5 + 1 MiB
     assert (stored.width, stored.height) == (1024, 1024)
+    assert [headers["content-length"] for headers in sent] == [str(5 * MiB), str(5 * MiB), str(MiB)]
+    assert all("x-amz-checksum-crc32" in headers for headers in sent)
+    assert not any("expect" in headers for headers in sent)  # no 100-continue round trip per part
 
 
 def test_without_content_length_small_and_large(

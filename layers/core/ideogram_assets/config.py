@@ -48,6 +48,8 @@ class Settings:
             presigned_url_seconds = int(os.environ.get("PRESIGNED_URL_SECONDS", 900))
         except ValueError as error:
             raise ConfigurationError(f"a numeric setting is not a number: {error}") from None
+        if max_image_bytes <= 0 or presigned_url_seconds <= 0:
+            raise ConfigurationError("MAX_IMAGE_BYTES and PRESIGNED_URL_SECONDS must be positive")
         return cls(
             stage=os.environ.get("STAGE", "dev"),
             table_name=_required("TABLE_NAME"),

@@ -6,12 +6,31 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pynamodb.exceptions import PynamoDBException
 
 from ideogram_assets.api_models import ErrorResponse
 from ideogram_assets.config import ConfigurationError
 from ideogram_assets.ideogram import IdeogramError, IdeogramRequestError, IdeogramUnavailable
 from ideogram_assets.observability import logger
+
+
+def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI entries for the error replies a route can give, all in ErrorResponse's shape."""
+    descriptions = {
+        402: "Ideogram reports insufficient credits",
+        404: "Not found",
+        422: "The request is not valid; `errors` names each field",
+        502: "Ideogram refused our credentials or answered unreadably (an operator must act)",
+        503: "Ideogram or storage is unavailable; retry after `Retry-After` seconds",
+    }
+    return {
+        status: {
+            "description": descriptions[status],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+        for status in statuses
+    }
 
 
 class NotFound(Exception):

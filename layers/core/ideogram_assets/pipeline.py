@@ -28,7 +28,8 @@ from ideogram_assets.ideogram import GeneratedImage, GenerationResult, IdeogramC
 from ideogram_assets.observability import logger, metrics
 from ideogram_assets.pricing import PriceTable
 from ideogram_assets.prompt_hash import prompt_hash
-from ideogram_assets.records import GenerationRecord, Status, iso, record_key, table_connection, utc_now
+from ideogram_assets.records import GenerationRecord, iso, record_key, table_connection, utc_now
+from ideogram_assets.status import Status
 from ideogram_assets.storage import (
     DownloadPolicy,
     DownloadRejected,
@@ -46,6 +47,7 @@ PERSIST_RESERVE_SECONDS = 8.0
 REPLY_MARGIN_SECONDS = 1.0
 # Documented lifetime of an Ideogram URL when it does not carry its own expiry (?exp=).
 ASSUMED_URL_LIFETIME = timedelta(hours=1)
+MAX_URL_LIFETIME = timedelta(days=7)
 RETENTION_TAG = "retention-class"
 
 
@@ -76,10 +78,13 @@ def object_key(generation_id: str, created: datetime) -> str:
 
 
 def url_expiry(url: str, created: datetime) -> datetime:
-    """The URL's own `exp` (Unix seconds) when it has one, else the documented lifetime."""
+    """The URL's own `exp` (Unix seconds) when it has a plausible one, else the documented lifetime."""
     exp = parse_qs(urlsplit(url).query).get("exp", [""])[0]
-    if exp.isdigit():
-        return datetime.fromtimestamp(int(exp), tz=created.tzinfo)
+    if exp.isascii() and exp.isdigit():
+        seconds, now = int(exp), created.timestamp()
+        # Anything but "within a week from now" is not a Unix time in seconds (e.g. milliseconds).
+        if now - ASSUMED_URL_LIFETIME.total_seconds() <= seconds <= now + MAX_URL_LIFETIME.total_seconds():
+            return datetime.fromtimestamp(seconds, tz=created.tzinfo)
     return created + ASSUMED_URL_LIFETIME
 
 

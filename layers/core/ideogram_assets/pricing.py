@@ -26,21 +26,29 @@ class PricingError(ValueError):
     """PRICING_OVERRIDES is not a JSON object of model → speed → price."""
 
 
+def _price(value: object) -> Decimal:
+    """A price in USD: a finite, non-negative number (NaN or infinity would poison every total)."""
+    price = Decimal(str(value))
+    if not price.is_finite() or price < 0:
+        raise ValueError(f"{value!r} is not a price")
+    return price
+
+
 class PriceTable:
     def __init__(self, overrides_json: str | None = None) -> None:
-        prices = {model: dict(speeds) for model, speeds in DEFAULT_PRICES_USD.items()}
+        prices = {
+            model: {speed: Decimal(price) for speed, price in speeds.items()}
+            for model, speeds in DEFAULT_PRICES_USD.items()
+        }
         if overrides_json:
             try:
                 overrides = json.loads(overrides_json)
                 for model, speeds in overrides.items():
                     for speed, price in speeds.items():
-                        prices.setdefault(str(model), {})[str(speed)] = str(Decimal(str(price)))
+                        prices.setdefault(str(model), {})[str(speed)] = _price(price)
             except (ValueError, AttributeError, ArithmeticError) as error:
                 raise PricingError(f"PRICING_OVERRIDES is not valid: {error}") from None
-        self._prices = {
-            model: {speed: Decimal(price) for speed, price in speeds.items()}
-            for model, speeds in prices.items()
-        }
+        self._prices = prices
 
     def per_image(self, model: str, rendering_speed: str) -> Decimal | None:
         """Price of one image, or None when the table has no entry (cost unknown, not zero)."""

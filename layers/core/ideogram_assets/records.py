@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -25,14 +24,20 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from ideogram_assets.status import Status
+
+__all__ = [
+    "OPEN_STATUSES",
+    "GenerationRecord",
+    "Status",
+    "get_record",
+    "iso",
+    "record_key",
+    "table_connection",
+    "utc_now",
+]
+
 RECORD_SORT_KEY = "META"
-
-
-class Status(StrEnum):
-    PENDING = "PENDING"
-    STORED = "STORED"
-    UNSAFE = "UNSAFE"
-    FAILED = "FAILED"
 
 
 # Records in these states are open work for the reconciler (the sparse ByOpenStatus index).

@@ -6,14 +6,18 @@ from typing import TYPE_CHECKING
 
 from ideogram_assets.api_models import GenerationView
 from ideogram_assets.config import Settings
-from ideogram_assets.records import GenerationRecord, Status
-from ideogram_assets.storage import presigned_get_url
+from ideogram_assets.status import Status
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from ideogram_assets.records import GenerationRecord
+
 
 def to_view(record: GenerationRecord, s3: S3Client, settings: Settings) -> GenerationView:
+    # Imported here: the storage package brings requests, which reads need not load.
+    from ideogram_assets.storage import presigned_get_url
+
     image_url = None
     if record.status == Status.STORED and record.bucket and record.key:
         image_url = presigned_get_url(s3, record.bucket, record.key, settings.presigned_url_seconds)

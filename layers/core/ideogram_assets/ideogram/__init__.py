@@ -3,10 +3,14 @@
     client = IdeogramClient(base_url, api_key, session)  # once per execution environment
     result = client.generate(GenerateParams(prompt="a red fox"), deadline=time.monotonic() + 20)
 
-Light on purpose (cold start): requests and pydantic only; the spec is read by tests, not here.
+Light on purpose (cold start): the spec is read by tests, not here, and the client (with
+requests and the tracer behind it) loads on first use, so a handler that only validates
+parameters at import does not pay for it.
 """
 
-from ideogram_assets.ideogram.client import IdeogramClient, RetryPolicy
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ideogram_assets.ideogram.errors import (
     IdeogramAuthError,
     IdeogramError,
@@ -29,6 +33,21 @@ from ideogram_assets.ideogram.models import (
     StyleType,
 )
 from ideogram_assets.ideogram.payload import LEGACY_PATH, V3_PATH, legacy_model_name, problems
+
+if TYPE_CHECKING:
+    from ideogram_assets.ideogram.client import IdeogramClient, RetryPolicy
+
+_LAZY = {
+    "IdeogramClient": "ideogram_assets.ideogram.client",
+    "RetryPolicy": "ideogram_assets.ideogram.client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LEGACY_PATH",

@@ -19,6 +19,7 @@ from ideogram_assets.storage.upload import (
     MultipartUpload,
     ObjectTarget,
     Written,
+    prepare_client,
     put_single,
     verify_size,
 )
@@ -99,6 +100,7 @@ def persist_image(
         bucket=bucket, key=key, metadata=dict(metadata), tagging=urlencode(dict(tags), quote_via=quote)
     )
     source = redact_url(url)
+    prepare_client(s3)
     try:
         with open_image(url, policy, session, deadline) as download:
             written = _store(s3, target, download, policy)
