@@ -22,6 +22,9 @@ def _curl_examples(stack: LocalStack) -> str:
     lines = [
         "Examples (the API takes SigV4-signed requests only, as in AWS):",
         f"  curl -s {sigv4} {stack.api_url}/health",
+        f"  curl -s {sigv4} -H 'content-type: application/json' {stack.api_url}/generations "
+        """-d '{"prompt": "a lighthouse at dusk", "num_images": 2}'""",
+        f"  curl -s {sigv4} {stack.api_url}/generations/<id from the reply>",
         f"  curl -s {stack.api_url}/health            # unsigned: 403",
     ]
     if stack.emulator is not None:

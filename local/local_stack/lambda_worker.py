@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 import time
 import traceback
@@ -64,6 +65,8 @@ def serve(connection: Connection) -> None:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group; the stack ends its environments itself (EOF).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(Connection(int(sys.argv[1])))
 
 

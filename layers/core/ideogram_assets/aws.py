@@ -18,11 +18,13 @@ if TYPE_CHECKING:
 
 # Fail fast inside a Lambda's time budget rather than hang on a slow endpoint.
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+# SigV4 explicitly: presigned links signed with SigV2 are refused by newer regions and buckets.
+_S3_CONFIG = _CLIENT_CONFIG.merge(Config(signature_version="s3v4"))
 
 
 @cache
 def s3_client() -> S3Client:
-    return boto3.client("s3", config=_CLIENT_CONFIG)
+    return boto3.client("s3", config=_S3_CONFIG)
 
 
 @cache

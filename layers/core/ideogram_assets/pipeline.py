@@ -236,6 +236,11 @@ class Pipeline:
                     )
                     _count_failure(error.kind)
                     _mark_failed(record, error.kind, str(error))
+                except Exception:
+                    # A bug must not cost the other images: record it, the reconciler retries.
+                    logger.exception("image not stored: unexpected error", generation_id=record.id)
+                    _count_failure("internal")
+                    _mark_failed(record, "internal", "unexpected error while storing the image")
                 else:
                     metrics.add_metric(name="ImagesPersisted", unit=MetricUnit.Count, value=1)
                     metrics.add_metric(name="BytesPersisted", unit=MetricUnit.Bytes, value=stored.size_bytes)

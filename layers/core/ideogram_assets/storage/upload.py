@@ -74,9 +74,10 @@ def _b64(digest: bytes) -> str:
 class PartBody(io.RawIOBase):
     """A read-only, seekable file over `buffer[:length]`, without copying it.
 
-    botocore copies a bytes-like body whole in places (the CRT signer wraps it in a BytesIO;
-    over https its checksum trailer does too): 5 MiB more per part in flight. A file is read
-    in small blocks for signing and sending instead, and rewound by seek(0) for retries.
+    botocore copies a bytearray body whole in places (awscrt's signer, when installed, wraps
+    it in a BytesIO to hash it; so does the checksum trailer over https): 5 MiB more per part
+    in flight. A file is read in small blocks for hashing and sending instead, and rewound by
+    seek(0) for retries.
     """
 
     def __init__(self, buffer: bytearray, length: int) -> None:
@@ -139,8 +140,8 @@ def prepare_client(s3: S3Client) -> None:
 def put_single(s3: S3Client, target: ObjectTarget, buffer: bytearray, length: int, sha256: bytes) -> Written:
     """One request; S3 checks the body against our SHA-256, so the hash we return is the stored one.
 
-    Giving the checksum ourselves also keeps botocore from wrapping the body in a copy to send
-    it as an aws-chunked trailer (what it does over https when it computes the checksum).
+    A checksum we give goes in a header, with a plain Content-Length body: botocore computes
+    none and does not stream the body aws-chunked with a trailer, as it does over https.
     """
     try:
         with PartBody(buffer, length) as body:
