@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from local_stack.processes import free_port
+from local_stack.processes import BackgroundServer
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
 
@@ -137,32 +137,19 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         """Silent: moto's own log has every request."""
 
 
-class FaultProxy:
+class FaultProxy(BackgroundServer):
     """Plain HTTP towards the functions; HTTPS to the emulator, so TLS-only policies still hold."""
 
-    def __init__(self, upstream: str, ca_bundle: str, host: str = "127.0.0.1") -> None:
-        self._server = _ProxyServer((host, free_port(host)), upstream, ca_bundle)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
+    server: _ProxyServer
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def __init__(self, upstream: str, ca_bundle: str, host: str = "127.0.0.1") -> None:
+        super().__init__(_ProxyServer((host, 0), upstream, ca_bundle), name="fault-proxy")
 
     def inject(self, rule: FaultRule) -> FaultRule:
-        with self._server.lock:
-            self._server.rules.append(rule)
+        with self.server.lock:
+            self.server.rules.append(rule)
         return rule
 
     def clear(self) -> None:
-        with self._server.lock:
-            self._server.rules.clear()
-
-    def start(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        with self.server.lock:
+            self.server.rules.clear()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 from local_stack import apigw, sigv4
 from local_stack.functions import HttpRoute
 from local_stack.lambda_runtime import FunctionRuntime, InvocationError
-from local_stack.processes import free_port
+from local_stack.processes import BackgroundServer
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload limit
 access_log = logging.getLogger("local_stack.gateway")
@@ -38,7 +37,7 @@ class _GatewayServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], config: GatewayConfig) -> None:
         super().__init__(address, _GatewayHandler)
         self.config = config
-        self.authority = f"{address[0]}:{self.server_address[1]}"
+        self.authority = f"{address[0]}:{self.server_address[1]}"  # port 0 becomes the bound one
 
 
 class _GatewayHandler(BaseHTTPRequestHandler):
@@ -117,22 +116,8 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         """Silenced: _dispatch writes one structured access-log line per request instead."""
 
 
-class Gateway:
+class Gateway(BackgroundServer):
     """A running local gateway on a loopback port (background thread)."""
 
     def __init__(self, config: GatewayConfig, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _GatewayServer((host, port or free_port(host)), config)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._server.authority}"
-
-    def start(self) -> Gateway:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        super().__init__(_GatewayServer((host, port), config), name="gateway")
