@@ -11,6 +11,7 @@ from ideogram_assets.api_models import GenerationRequest, GenerationsResponse
 from ideogram_assets.aws import s3_client
 from ideogram_assets.config import get_settings, ideogram_api_key
 from ideogram_assets.http_errors import error_responses, register_error_handlers
+from ideogram_assets.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
 from ideogram_assets.observability import logger, metrics, trace_requests, tracer
 from ideogram_assets.views import to_view
 
@@ -75,24 +76,38 @@ def _pipeline() -> "Pipeline":
             "reconciliation finishes it",
             "content": {"application/json": {"model": GenerationsResponse}},
         },
-        **error_responses(422, 502, 503),
+        **error_responses(409, 422, 502, 503),
     },
 )
 @tracer.capture_method
 def create_generations(request: GenerationRequest) -> Response[GenerationsResponse]:
     context = app.lambda_context
-    outcome = _pipeline().run(
-        request, remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000
-    )
     settings = get_settings()
-    body = GenerationsResponse(
-        request_id=outcome.request_id,
-        complete=outcome.complete,
-        generations=[to_view(record, s3_client(), settings) for record in outcome.records],
+
+    def generate() -> dict[str, Any]:
+        def remaining_seconds() -> float:
+            return float(context.get_remaining_time_in_millis()) / 1000
+
+        outcome = _pipeline().run(request, remaining_seconds=remaining_seconds)
+        body = GenerationsResponse(
+            request_id=outcome.request_id,
+            complete=outcome.complete,
+            generations=[to_view(record, s3_client(), settings) for record in outcome.records],
+        )
+        # 202: Ideogram generated the images but some are not stored yet; reconciliation finishes them.
+        return {"status": 201 if outcome.complete else 202, "body": body.model_dump(mode="json")}
+
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        reply = generate()
+    else:
+        request_data = request.model_dump(mode="json")
+        reply = run_once(
+            validated_key(key), request_data, generate, table_name=settings.table_name, context=context
+        )
+    return Response(
+        status_code=reply["status"], content_type=content_types.APPLICATION_JSON, body=reply["body"]
     )
-    # 202: Ideogram generated the images but some are not stored yet; reconciliation finishes them.
-    status = 201 if outcome.complete else 202
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -247,3 +247,46 @@ def test_ideogram_timing_out_gets_503_with_retry_after_and_leaves_no_record(stac
     assert reply.status_code == 503, reply.text
     assert int(reply.headers["Retry-After"]) > 0
     assert stack.aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"] == before
+
+
+def _generate_with_key(stack: LocalStack, key: str, **body: Any) -> requests.Response:
+    auth = SigV4Auth(stack.caller, stack.options.region)
+    headers = {"Idempotency-Key": key}
+    return requests.post(f"{stack.api_url}/generations", json=body, headers=headers, auth=auth, timeout=90)
+
+
+def test_a_retried_request_with_the_same_idempotency_key_is_not_generated_twice(stack: LocalStack) -> None:
+    table = stack.endpoints()["resources"]["AssetsTable"]
+    first = _generate_with_key(stack, "retry-key-0001", prompt="a paper boat", num_images=2)
+    assert first.status_code == 201, first.text
+    records_after_first = stack.aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"]
+    again = _generate_with_key(stack, "retry-key-0001", prompt="a paper boat", num_images=2)
+    assert again.status_code == 201, again.text
+    assert again.json()["requestId"] == first.json()["requestId"]
+    assert [g["sha256"] for g in again.json()["generations"]] == [
+        g["sha256"] for g in first.json()["generations"]
+    ]
+    assert stack.aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"] == records_after_first
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(stack: LocalStack) -> None:
+    assert _generate_with_key(stack, "reused-key-0001", prompt="a red kite").status_code == 201
+    reused = _generate_with_key(stack, "reused-key-0001", prompt="a blue kite")
+    assert reused.status_code == 422
+    assert "different request" in reused.json()["message"]
+
+
+def test_a_malformed_idempotency_key_is_refused(stack: LocalStack) -> None:
+    reply = _generate_with_key(stack, "short", prompt="a kite")
+    assert reply.status_code == 422
+    assert reply.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_a_failed_attempt_does_not_burn_the_idempotency_key(stack: LocalStack) -> None:
+    assert stack.emulator is not None
+    stack.emulator.settings.fail_next = [{"status": 402}]
+    failed = _generate_with_key(stack, "credits-key-0001", prompt="a green kite")
+    assert failed.status_code == 503
+    assert "credits" in failed.json()["message"]
+    retried = _generate_with_key(stack, "credits-key-0001", prompt="a green kite")
+    assert retried.status_code == 201, retried.text

@@ -11,6 +11,12 @@ from pynamodb.exceptions import PynamoDBException
 
 from ideogram_assets.api_models import ErrorResponse
 from ideogram_assets.config import ConfigurationError
+from ideogram_assets.idempotency import (
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    IdempotencyStoreUnavailable,
+    InvalidIdempotencyKey,
+)
 from ideogram_assets.ideogram import IdeogramError, IdeogramRequestError, IdeogramUnavailable
 from ideogram_assets.observability import logger
 
@@ -20,6 +26,7 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     descriptions = {
         402: "Ideogram reports insufficient credits",
         404: "Not found",
+        409: "A request with the same Idempotency-Key is still running",
         422: "The request is not valid; `errors` names each field",
         502: "Ideogram refused our credentials or answered unreadably (an operator must act)",
         503: "Ideogram or storage is unavailable; retry after `Retry-After` seconds",
@@ -62,6 +69,25 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
             {"field": _field(tuple(item["loc"])), "message": str(item["msg"])} for item in error.errors()
         ]
         return error_reply(422, "the request is not valid", errors=errors)
+
+    @app.exception_handler(InvalidIdempotencyKey)
+    def invalid_key(error: InvalidIdempotencyKey) -> Response[Any]:
+        return error_reply(422, str(error), errors=[{"field": "Idempotency-Key", "message": str(error)}])
+
+    @app.exception_handler(IdempotencyKeyReused)
+    def key_reused(error: IdempotencyKeyReused) -> Response[Any]:
+        return error_reply(422, str(error))
+
+    @app.exception_handler(IdempotencyInProgress)
+    def key_in_progress(error: IdempotencyInProgress) -> Response[Any]:
+        return error_reply(409, str(error), headers={"Retry-After": "5"})
+
+    @app.exception_handler(IdempotencyStoreUnavailable)
+    def idempotency_store_unavailable(error: IdempotencyStoreUnavailable) -> Response[Any]:
+        logger.error("idempotency store unavailable", error=str(error))
+        return error_reply(
+            503, "storage is unavailable right now; retry shortly", headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(NotFound)
     def not_found(error: NotFound) -> Response[Any]:

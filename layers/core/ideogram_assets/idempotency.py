@@ -1,0 +1,102 @@
+"""Idempotent generation: a retried request with the same Idempotency-Key never pays Ideogram twice.
+
+Powertools' idempotency utility keeps each key's reply in the assets table (items
+PK=IDEMPOTENCY#<function>, SK=<hash of the key>, expired by the table's `ttl` after a day). A
+replay returns the stored reply; a key reused with a different body is refused; a replay
+while the first call still runs is refused until it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+REPLAY_WINDOW_SECONDS = 24 * 3600
+
+
+class InvalidIdempotencyKey(ValueError):
+    """The Idempotency-Key header is not 8-128 characters of A-Z a-z 0-9 _ . : -."""
+
+
+class IdempotencyKeyReused(ValueError):
+    """The key was used before with a different request body (422)."""
+
+
+class IdempotencyInProgress(RuntimeError):
+    """The first request with this key is still running (409)."""
+
+
+class IdempotencyStoreUnavailable(RuntimeError):
+    """The table that keeps replies could not be read or written (503)."""
+
+
+def validated_key(value: str) -> str:
+    if not KEY_PATTERN.match(value):
+        raise InvalidIdempotencyKey("Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ . : -")
+    return value
+
+
+@cache
+def _persistence(table_name: str) -> DynamoDBPersistenceLayer:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "generate")
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr="PK",
+        sort_key_attr="SK",
+        static_pk_value=f"IDEMPOTENCY#{function}",
+        expiry_attr="ttl",
+    )
+
+
+def run_once(
+    key: str,
+    request: dict[str, Any],
+    produce: Callable[[], dict[str, Any]],
+    *,
+    table_name: str,
+    context: LambdaContext,
+) -> dict[str, Any]:
+    """produce()'s reply, computed at most once per key; `request` must be the same on replays."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="request",
+        expires_after_seconds=REPLAY_WINDOW_SECONDS,
+    )
+    config.register_lambda_context(context)
+
+    @idempotent_function(
+        data_keyword_argument="call", persistence_store=_persistence(table_name), config=config
+    )
+    def once(call: dict[str, Any]) -> dict[str, Any]:
+        return produce()
+
+    # Translated here so the API's error mapping need not import the utility at cold start.
+    try:
+        reply: dict[str, Any] = once(call={"key": key, "request": request})
+    except IdempotencyValidationError:
+        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request") from None
+    except IdempotencyAlreadyInProgressError:
+        raise IdempotencyInProgress(
+            "a request with this Idempotency-Key is still running; retry when it has finished"
+        ) from None
+    except IdempotencyPersistenceLayerError as error:
+        raise IdempotencyStoreUnavailable(type(error).__name__) from None
+    return reply
