@@ -13,7 +13,7 @@ from ideogram_assets.config import get_settings, ideogram_api_key
 from ideogram_assets.http_errors import error_responses, register_error_handlers
 from ideogram_assets.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
 from ideogram_assets.observability import logger, metrics, trace_requests, tracer
-from ideogram_assets.views import to_view
+from ideogram_assets.views import record_view, with_fresh_link
 
 if TYPE_CHECKING:
     import requests
@@ -76,7 +76,7 @@ def _pipeline() -> "Pipeline":
             "reconciliation finishes it",
             "content": {"application/json": {"model": GenerationsResponse}},
         },
-        **error_responses(409, 422, 502, 503),
+        **error_responses(400, 409, 422, 502, 503),
     },
 )
 @tracer.capture_method
@@ -92,7 +92,7 @@ def create_generations(request: GenerationRequest) -> Response[GenerationsRespon
         body = GenerationsResponse(
             request_id=outcome.request_id,
             complete=outcome.complete,
-            generations=[to_view(record, s3_client(), settings) for record in outcome.records],
+            generations=[record_view(record) for record in outcome.records],
         )
         # 202: Ideogram generated the images but some are not stored yet; reconciliation finishes them.
         return {"status": 201 if outcome.complete else 202, "body": body.model_dump(mode="json")}
@@ -105,12 +105,14 @@ def create_generations(request: GenerationRequest) -> Response[GenerationsRespon
         reply = run_once(
             validated_key(key), request_data, generate, table_name=settings.table_name, context=context
         )
-    return Response(
-        status_code=reply["status"], content_type=content_types.APPLICATION_JSON, body=reply["body"]
-    )
+    # Links are presigned per reply, replays included: a stored reply never holds one.
+    body = GenerationsResponse.model_validate(reply["body"])
+    body.generations = [with_fresh_link(view, s3_client(), settings) for view in body.generations]
+    return Response(status_code=reply["status"], content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+# clear_state: keys appended during one invocation (request_id) never leak into the next.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

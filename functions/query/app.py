@@ -65,7 +65,8 @@ def get_generation(
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=view)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+# clear_state: keys appended during one invocation (request_id) never leak into the next.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -100,10 +100,9 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         )
         try:
             result: Any = config.runtimes[match.route].invoke(event)
-        except InvocationError as error:
-            # API Gateway never passes a function's error details to the caller.
-            if error.kind == "Timeout":
-                return apigw.error_reply(503, "Service Unavailable"), match.route.route_key
+        except InvocationError:
+            # API Gateway never passes a function's error details to the caller; a function
+            # that errors or times out (within the integration's 30 s) is a 500 to it.
             return apigw.error_reply(500, "Internal Server Error"), match.route.route_key
         try:
             return apigw.build_reply(result), match.route.route_key

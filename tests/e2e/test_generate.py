@@ -238,15 +238,36 @@ def test_dynamodb_failing_after_the_upload_leaves_a_pending_record_for_reconcili
     assert record["originalUrl"]["S"]
 
 
-def test_ideogram_timing_out_gets_503_with_retry_after_and_leaves_no_record(stack: LocalStack) -> None:
+def test_ideogram_timing_out_gets_503_and_leaves_a_failed_record_as_the_trace_of_a_possible_cost(
+    stack: LocalStack,
+) -> None:
     assert stack.emulator is not None
     stack.emulator.settings.latency_seconds = 40
-    table = stack.endpoints()["resources"]["AssetsTable"]
-    before = stack.aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"]
-    reply = _generate(stack, prompt="a slow sunrise")
+    reply = _generate(stack, prompt="a slow sunrise", tags=["timeout-case"])
     assert reply.status_code == 503, reply.text
     assert int(reply.headers["Retry-After"]) > 0
-    assert stack.aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"] == before
+    table = stack.endpoints()["resources"]["AssetsTable"]
+    items = stack.aws.client("dynamodb").scan(
+        TableName=table,
+        FilterExpression="contains(tags, :tag)",
+        ExpressionAttributeValues={":tag": {"S": "timeout-case"}},
+    )["Items"]
+    [record] = items
+    assert record["status"]["S"] == "FAILED"
+    assert record["failureKind"]["S"] == "ideogram_unavailable"
+    assert "originalUrl" not in record  # Ideogram never answered: nothing to download
+
+
+def test_a_refused_request_leaves_no_record(stack: LocalStack) -> None:
+    table = stack.endpoints()["resources"]["AssetsTable"]
+    reply = _generate(stack, prompt="a forbidden lighthouse", tags=["refused-case"])
+    assert reply.status_code == 422
+    items = stack.aws.client("dynamodb").scan(
+        TableName=table,
+        FilterExpression="contains(tags, :tag)",
+        ExpressionAttributeValues={":tag": {"S": "refused-case"}},
+    )["Items"]
+    assert items == []
 
 
 def _generate_with_key(stack: LocalStack, key: str, **body: Any) -> requests.Response:

@@ -529,20 +529,6 @@ def test_put_failure(
     assert_nothing_stored(s3, key)
 
 
-def test_failed_verification_removes_the_object(
-    emulator: RunningEmulator,
-    policy: DownloadPolicy,
-    s3: Any,
-    session: CountingSession,
-    key: str,
-    refuse_s3: Refuse,
-) -> None:
-    refuse_s3("HeadObject")
-    with pytest.raises(StorageError, match="HeadObject"):
-        persist(image_url(emulator), key, policy, s3, session)
-    assert_nothing_stored(s3, key)  # the version written is deleted, not hidden by a marker
-
-
 def test_missing_bucket(
     emulator: RunningEmulator, policy: DownloadPolicy, s3: Any, session: CountingSession
 ) -> None:

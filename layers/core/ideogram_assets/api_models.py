@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from ideogram_assets.ideogram.models import GenerateParams
+from ideogram_assets.ideogram.payload import problems
 
 MAX_PROMPT_CHARS = 4000
 MAX_TAGS = 20
@@ -38,6 +39,15 @@ class GenerationRequest(GenerateParams):
                 )
             normalized.append(value)
         return sorted(set(normalized))
+
+    @model_validator(mode="after")
+    def _fits_the_model(self) -> Self:
+        # What only one Ideogram endpoint accepts (e.g. QUALITY on V_2) is refused here, before
+        # anything is written or sent.
+        mismatches = problems(self.ideogram_params())
+        if mismatches:
+            raise ValueError("; ".join(mismatches))
+        return self
 
     def ideogram_params(self) -> GenerateParams:
         return GenerateParams.model_validate(self.model_dump(exclude={"tags"}, exclude_none=True))

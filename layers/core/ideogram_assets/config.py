@@ -73,15 +73,28 @@ def get_settings() -> Settings:
 
 def ideogram_api_key(settings: Settings) -> str:
     """The Ideogram key: from the environment locally, from Secrets Manager in AWS (cached 5 min)."""
-    local_key = os.environ.get("IDEOGRAM_API_KEY", "").strip()
-    if local_key:
-        return local_key
+    local_key = os.environ.get("IDEOGRAM_API_KEY", "")
+    if local_key.strip():
+        return _checked_key(local_key)
     if not settings.ideogram_api_key_secret_name:
         raise ConfigurationError("no Ideogram API key: set IDEOGRAM_API_KEY_SECRET_NAME")
     # Imported here: only the generate path needs it, and only on a cache miss.
     from aws_lambda_powertools.utilities import parameters
 
-    secret = parameters.get_secret(settings.ideogram_api_key_secret_name, max_age=300)
-    if not isinstance(secret, str) or not secret.strip():
-        raise ConfigurationError("the Ideogram API key secret is empty or not a string")
-    return secret.strip()
+    try:
+        secret = parameters.get_secret(settings.ideogram_api_key_secret_name, max_age=300)
+    except parameters.exceptions.GetParameterError:
+        # Missing, access denied or throttled: an operator's problem; the cause is in the logs.
+        raise ConfigurationError("the Ideogram API key secret could not be read") from None
+    if not isinstance(secret, str):
+        raise ConfigurationError("the Ideogram API key secret is not a string")
+    return _checked_key(secret)
+
+
+def _checked_key(value: str) -> str:
+    """The key, stripped; refused (never echoed) when empty or holding control characters,
+    which HTTP libraries would otherwise reject with the header's value in their message."""
+    key = value.strip()
+    if not key or any(ord(character) < 0x20 or ord(character) == 0x7F for character in key):
+        raise ConfigurationError("the Ideogram API key is empty or malformed")
+    return key

@@ -24,7 +24,7 @@ from ideogram_assets.observability import logger
 def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for the error replies a route can give, all in ErrorResponse's shape."""
     descriptions = {
-        402: "Ideogram reports insufficient credits",
+        400: "Ideogram refused the input; its message is passed on",
         404: "Not found",
         409: "A request with the same Idempotency-Key is still running",
         422: "The request is not valid; `errors` names each field",

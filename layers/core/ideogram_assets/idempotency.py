@@ -14,6 +14,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from ideogram_assets.observability import logger
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -82,11 +84,14 @@ def run_once(
     )
     config.register_lambda_context(context)
 
+    produced: list[dict[str, Any]] = []
+
     @idempotent_function(
         data_keyword_argument="call", persistence_store=_persistence(table_name), config=config
     )
     def once(call: dict[str, Any]) -> dict[str, Any]:
-        return produce()
+        produced.append(produce())
+        return produced[0]
 
     # Translated here so the API's error mapping need not import the utility at cold start.
     try:
@@ -98,5 +103,9 @@ def run_once(
             "a request with this Idempotency-Key is still running; retry when it has finished"
         ) from None
     except IdempotencyPersistenceLayerError as error:
+        if produced:
+            # The work is done (and paid for): its reply matters more than the replay record.
+            logger.warning("reply not saved for replays", error=type(error).__name__)
+            return produced[0]
         raise IdempotencyStoreUnavailable(type(error).__name__) from None
     return reply

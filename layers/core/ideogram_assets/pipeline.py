@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -24,7 +24,14 @@ from pynamodb.transactions import TransactWrite
 
 from ideogram_assets.api_models import GenerationRequest
 from ideogram_assets.config import Settings
-from ideogram_assets.ideogram import GeneratedImage, GenerationResult, IdeogramClient, IdeogramError
+from ideogram_assets.ideogram import (
+    GeneratedImage,
+    GenerationResult,
+    IdeogramClient,
+    IdeogramError,
+    IdeogramProtocolError,
+    IdeogramUnavailable,
+)
 from ideogram_assets.observability import logger, metrics
 from ideogram_assets.pricing import PriceTable
 from ideogram_assets.prompt_hash import prompt_hash
@@ -43,8 +50,11 @@ if TYPE_CHECKING:
 
 # The Ideogram call must leave this much of the invocation for downloading and storing.
 PERSIST_RESERVE_SECONDS = 8.0
-# Kept back at the very end so the reply (and the record writes) still fit in the invocation.
+# Kept back at the very end so the reply still fits in the invocation.
 REPLY_MARGIN_SECONDS = 1.0
+# Downloads must end this long before that, leaving time for the last part, the multipart
+# completion and the record writes.
+RECORD_TAIL_SECONDS = 3.0
 # Documented lifetime of an Ideogram URL when it does not carry its own expiry (?exp=).
 ASSUMED_URL_LIFETIME = timedelta(hours=1)
 MAX_URL_LIFETIME = timedelta(days=7)
@@ -169,6 +179,7 @@ def _apply_result(
 def _mark_stored(record: GenerationRecord, stored: StoredObject) -> None:
     record.status = Status.STORED
     record.open_status = None
+    record.original_url = None  # its signature has served its purpose; keep no credential around
     record.stored_uri = f"s3://{stored.bucket}/{stored.key}"
     record.size_bytes = stored.size_bytes
     record.sha256 = stored.sha256
@@ -226,8 +237,10 @@ class Pipeline:
             return
         policy = self._policy()
         with ThreadPoolExecutor(max_workers=len(to_store), thread_name_prefix="persist") as pool:
-            futures = [(record, pool.submit(self._persist, record, policy, deadline)) for record in to_store]
-            for record, future in futures:
+            futures = {pool.submit(self._persist, record, policy, deadline): record for record in to_store}
+            # Each record is written as soon as its image is done, not behind a slower one.
+            for future in as_completed(futures):
+                record = futures[future]
                 try:
                     stored = future.result()
                 except (DownloadRejected, StorageError) as error:
@@ -256,6 +269,23 @@ class Pipeline:
             logger.error("record update failed", generation_id=record.id, error=type(error).__name__)
             _count_failure("dynamodb")
             record.status = Status.PENDING
+
+    def _close_unanswered(self, records: Sequence[GenerationRecord], error: IdeogramError) -> None:
+        """Ideogram gave no usable answer. If it may still have generated (and billed) the images,
+        the records stay, FAILED with the reason, as the trace of that cost; otherwise they go."""
+        maybe_billed = isinstance(error, IdeogramProtocolError) or (
+            # "deadline": the time ran out, possibly after attempts that timed out.
+            isinstance(error, IdeogramUnavailable) and error.reason in ("timeout", "deadline")
+        )
+        try:
+            if not maybe_billed:
+                _delete_all(records)
+                return
+            for record in records:
+                _mark_failed(record, f"ideogram_{error.kind}", error.message)
+            _write_all(records, new=False)
+        except PynamoDBException:
+            logger.warning("could not close the PENDING records; the reconciler will")
 
     def run(
         self,
@@ -294,12 +324,8 @@ class Pipeline:
                 params, deadline=invocation_deadline - PERSIST_RESERVE_SECONDS
             )
         except IdeogramError as error:
-            # Nothing was generated: the crash markers have served their purpose.
             _count_failure(error.kind)
-            try:
-                _delete_all(records)
-            except PynamoDBException:
-                logger.warning("could not remove PENDING records; the reconciler will", request_id=request_id)
+            self._close_unanswered(records, error)
             raise
         metrics.add_metric(name="IdeogramLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
 
@@ -314,13 +340,16 @@ class Pipeline:
             if surplus:
                 _delete_all(surplus)
         except PynamoDBException as error:
-            # The images are paid for: store them anyway, under the keys the records name.
+            # The images are paid for: store them anyway, under the keys the records name. The
+            # table still says PENDING for every record, and the reply must not say otherwise.
             logger.error("could not record Ideogram's result", error=type(error).__name__)
             _count_failure("dynamodb")
+            for record in records:
+                record.status = Status.PENDING
         cost = sum(record.cost_usd or 0.0 for record in records)
         metrics.add_metric(name="EstimatedCostUsd", unit=MetricUnit.NoUnit, value=cost)
 
-        self._persist_all(records, invocation_deadline)
+        self._persist_all(records, invocation_deadline - RECORD_TAIL_SECONDS)
         logger.info(
             "generation persisted",
             images=len(records),

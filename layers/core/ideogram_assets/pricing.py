@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
+from ideogram_assets.config import ConfigurationError
+
 DEFAULT_PRICES_USD: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "V_1": {"TURBO": "0.02", "DEFAULT": "0.06"},
@@ -22,7 +24,7 @@ DEFAULT_PRICES_USD: Mapping[str, Mapping[str, str]] = MappingProxyType(
 )
 
 
-class PricingError(ValueError):
+class PricingError(ConfigurationError, ValueError):
     """PRICING_OVERRIDES is not a JSON object of model → speed → price."""
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -27,7 +26,6 @@ from pynamodb.models import Model
 from ideogram_assets.status import Status
 
 __all__ = [
-    "OPEN_STATUSES",
     "GenerationRecord",
     "Status",
     "get_record",
@@ -38,10 +36,6 @@ __all__ = [
 ]
 
 RECORD_SORT_KEY = "META"
-
-
-# Records in these states are open work for the reconciler (the sparse ByOpenStatus index).
-OPEN_STATUSES = frozenset({Status.PENDING, Status.FAILED})
 
 
 def record_key(generation_id: str) -> str:
@@ -150,10 +144,6 @@ class GenerationRecord(Model):
     by_seed = BySeedIndex()
     by_prompt_hash = ByPromptHashIndex()
     by_open_status = ByOpenStatusIndex()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The record as plain data, keyed by Python attribute names."""
-        return {name: getattr(self, name) for name in self.get_attributes()}
 
 
 @cache

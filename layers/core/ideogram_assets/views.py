@@ -15,12 +15,24 @@ if TYPE_CHECKING:
 
 
 def to_view(record: GenerationRecord, s3: S3Client, settings: Settings) -> GenerationView:
+    """The record as the API shows it, with a fresh link to its image when it is stored."""
+    return with_fresh_link(record_view(record), s3, settings)
+
+
+def with_fresh_link(view: GenerationView, s3: S3Client, settings: Settings) -> GenerationView:
+    """The view with a newly presigned link (links expire, so they are never stored or replayed)."""
+    if view.status != Status.STORED or not view.stored_uri:
+        return view.model_copy(update={"image_url": None, "image_url_expires_in": None})
     # Imported here: the storage package brings requests, which reads need not load.
     from ideogram_assets.storage import presigned_get_url
 
-    image_url = None
-    if record.status == Status.STORED and record.bucket and record.key:
-        image_url = presigned_get_url(s3, record.bucket, record.key, settings.presigned_url_seconds)
+    bucket, key = view.stored_uri.removeprefix("s3://").split("/", 1)
+    link = presigned_get_url(s3, bucket, key, settings.presigned_url_seconds)
+    return view.model_copy(update={"image_url": link, "image_url_expires_in": settings.presigned_url_seconds})
+
+
+def record_view(record: GenerationRecord) -> GenerationView:
+    """The record's fields as the API names them, without a link."""
     return GenerationView(
         id=record.id,
         request_id=record.request_id,
@@ -50,6 +62,4 @@ def to_view(record: GenerationRecord, s3: S3Client, settings: Settings) -> Gener
         prompt_hash=record.prompt_hash,
         created_at=record.created_at,
         failure_kind=record.failure_kind,
-        image_url=image_url,
-        image_url_expires_in=settings.presigned_url_seconds if image_url else None,
     )

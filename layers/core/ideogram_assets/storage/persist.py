@@ -21,7 +21,6 @@ from ideogram_assets.storage.upload import (
     Written,
     prepare_client,
     put_single,
-    verify_size,
 )
 
 if TYPE_CHECKING:
@@ -102,9 +101,10 @@ def persist_image(
     source = redact_url(url)
     prepare_client(s3)
     try:
+        # S3 itself checks what it stored: the single upload carries the SHA-256, the
+        # multipart completion the total size (MpuObjectSize) and each part its CRC32.
         with open_image(url, policy, session, deadline) as download:
             written = _store(s3, target, download, policy)
-        verify_size(s3, target, written, download.received)
     except (DownloadRejected, StorageError) as error:
         logger.warning(
             "image not persisted",

@@ -157,32 +157,6 @@ def put_single(s3: S3Client, target: ObjectTarget, buffer: bytearray, length: in
     return Written(etag=response["ETag"], version_id=response.get("VersionId"), parts=1)
 
 
-def remove(s3: S3Client, target: ObjectTarget, version_id: str | None) -> None:
-    """Best effort: deletes the version we wrote (a plain delete would only add a delete marker)."""
-    try:
-        if version_id:
-            s3.delete_object(Bucket=target.bucket, Key=target.key, VersionId=version_id)
-        else:
-            s3.delete_object(Bucket=target.bucket, Key=target.key)
-    except _S3_ERRORS as error:
-        logger.error(
-            "could not remove a partly stored image",
-            extra={"bucket": target.bucket, "key": target.key, "error": _error_code(error)},
-        )
-
-
-def verify_size(s3: S3Client, target: ObjectTarget, written: Written, size: int) -> None:
-    """Raises StorageError (after removing the object) unless S3 holds exactly `size` bytes."""
-    try:
-        stored = s3.head_object(Bucket=target.bucket, Key=target.key)["ContentLength"]
-    except _S3_ERRORS as error:
-        remove(s3, target, written.version_id)
-        raise _failed("HeadObject", error) from error
-    if stored != size:
-        remove(s3, target, written.version_id)
-        raise StorageError(f"S3 holds {stored} bytes where {size} were downloaded")
-
-
 class MultipartUpload:
     """A multipart upload fed part by part from the caller's thread, uploaded by a worker thread.
 
@@ -264,8 +238,12 @@ class MultipartUpload:
             )
         except ClientError as error:
             if self._completing and _error_code(error) == "NoSuchUpload":
-                # Completion failed as far as we know but went through: remove its object.
-                remove(self._s3, self._target, None)
+                # Completion may have gone through after all: the object may be at its key. It
+                # is left there (its record says FAILED and names the key) for reconciliation.
+                logger.warning(
+                    "multipart completion outcome unknown; the object may exist",
+                    extra={"bucket": self._target.bucket, "key": self._target.key},
+                )
                 return
             self._log_abort_failure(error)
         except BotoCoreError as error:
