@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import requests
 
 from local_stack.client import SigV4Auth
 from local_stack.fault_proxy import FaultRule
-from local_stack.stack import LocalStack
+from local_stack.stack import LocalStack, StackOptions
 from tests.conftest import MAX_IMAGE_BYTES_IN_TESTS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -146,6 +147,7 @@ def test_a_safety_rejection_is_the_callers_error_and_leaves_nothing(stack: Local
         ({"prompt": "x", "tags": ["no spaces allowed"]}, "tags"),
         ({"prompt": "x", "aspect_ratio": "16x9", "resolution": "1024x1024"}, "body"),
         ({"prompt": "x" * 4001}, "prompt"),
+        ({"prompt": "x", "model": "V_2", "rendering_speed": "QUALITY"}, "body"),
     ],
 )
 def test_bad_input_gets_a_field_level_error(stack: LocalStack, body: dict[str, Any], field: str) -> None:
@@ -311,3 +313,25 @@ def test_a_failed_attempt_does_not_burn_the_idempotency_key(stack: LocalStack) -
     assert "credits" in failed.json()["message"]
     retried = _generate_with_key(stack, "credits-key-0001", prompt="a green kite")
     assert retried.status_code == 201, retried.text
+
+
+@pytest.mark.parametrize(
+    ("environment", "secret"),
+    [
+        ({"PRICING_OVERRIDES": '{"V_3": 5}'}, None),
+        ({"IDEOGRAM_API_KEY": "line-one\nline-two-of-the-key"}, "line-two-of-the-key"),
+    ],
+    ids=["bad-pricing-overrides", "malformed-api-key"],
+)
+def test_a_misconfigured_deployment_answers_503_without_details(
+    tmp_path: Path, environment: dict[str, str], secret: str | None
+) -> None:
+    options = StackOptions(log_dir=tmp_path, ideogram_base_url=None, extra_environment=environment)
+    with LocalStack(options) as misconfigured:
+        reply = _generate(misconfigured, prompt="a lighthouse")
+        logs = (tmp_path / "functions.log").read_text()
+    assert reply.status_code == 503, reply.text
+    assert "not configured correctly" in reply.json()["message"]
+    if secret is not None:
+        assert secret not in reply.text
+        assert secret not in logs
