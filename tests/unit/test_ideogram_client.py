@@ -686,6 +686,25 @@ def test_timeouts_shrink_to_the_time_left_and_never_pass_the_deadline() -> None:
     assert len(h.adapter.requests) == caught.value.attempts == 2
 
 
+@pytest.mark.parametrize(
+    ("script", "timed_out"),
+    [
+        ([requests.ReadTimeout("slow"), Reply(status=503), Reply(status=503)], True),
+        ([Reply(status=503), Reply(status=429), Reply(status=503)], False),
+        ([requests.ConnectTimeout("no route"), Reply(status=503), Reply(status=503)], False),
+    ],
+    ids=["a-read-timeout-first", "only-refusals", "a-connect-timeout-never-sent"],
+)
+def test_unavailable_says_whether_an_attempt_timed_out(
+    script: list[Reply | Exception], timed_out: bool
+) -> None:
+    """A timed-out attempt may have generated (and billed) images: the pipeline keeps a trace."""
+    h = harness(script, retry=RetryPolicy(max_attempts=3))
+    with pytest.raises(IdeogramUnavailable) as caught:
+        h.client.generate(params(prompt="x"))
+    assert caught.value.timed_out is timed_out
+
+
 def test_no_attempt_is_started_without_enough_time() -> None:
     h = harness([Reply()])
     with pytest.raises(IdeogramUnavailable) as caught:

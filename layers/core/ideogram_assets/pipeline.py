@@ -274,8 +274,7 @@ class Pipeline:
         """Ideogram gave no usable answer. If it may still have generated (and billed) the images,
         the records stay, FAILED with the reason, as the trace of that cost; otherwise they go."""
         maybe_billed = isinstance(error, IdeogramProtocolError) or (
-            # "deadline": the time ran out, possibly after attempts that timed out.
-            isinstance(error, IdeogramUnavailable) and error.reason in ("timeout", "deadline")
+            isinstance(error, IdeogramUnavailable) and error.timed_out
         )
         try:
             if not maybe_billed:

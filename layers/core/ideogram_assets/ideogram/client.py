@@ -103,16 +103,19 @@ class IdeogramClient:
             raise IdeogramAuthError()
         attempts = 0
         failure: _Failure | None = None
+        timed_out = False
         while True:
             timeout = self._timeout(deadline)
             if timeout is None:
-                raise self._unavailable(failure, attempts)
+                raise self._unavailable(failure, attempts, timed_out)
             attempts += 1
             started = self._clock()
             try:
                 response = self._post(call, timeout)
-            except requests.Timeout:  # before ConnectionError: ConnectTimeout is both
+            except requests.Timeout as error:  # before ConnectionError: ConnectTimeout is both
                 failure = _Failure("timeout")
+                # A request that was sent and then timed out may have been generated and billed.
+                timed_out = timed_out or not isinstance(error, requests.ConnectTimeout)
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
                 failure = _Failure("connection")
             else:
@@ -126,7 +129,7 @@ class IdeogramClient:
             self._log(call, attempts, started, failure.status, failure.reason)
             delay = self._delay(failure, attempts, deadline)
             if delay is None:
-                raise self._unavailable(failure, attempts)
+                raise self._unavailable(failure, attempts, timed_out)
             self._sleep(delay)
 
     # -- one attempt ---------------------------------------------------------------------------
@@ -222,7 +225,7 @@ class IdeogramClient:
             return None  # never sleep into the deadline or leave the next attempt no time
         return delay
 
-    def _unavailable(self, failure: _Failure | None, attempts: int) -> IdeogramUnavailable:
+    def _unavailable(self, failure: _Failure | None, attempts: int, timed_out: bool) -> IdeogramUnavailable:
         if failure is not None and failure.retry_after is not None:
             wait = failure.retry_after
         else:
@@ -232,6 +235,7 @@ class IdeogramClient:
             reason="deadline" if failure is None else failure.reason,
             status=None if failure is None else failure.status,
             attempts=attempts,
+            timed_out=timed_out,
         )
 
     def _log(

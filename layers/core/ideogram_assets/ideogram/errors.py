@@ -81,7 +81,13 @@ class IdeogramUnavailable(IdeogramError):
     http_status = 503
 
     def __init__(
-        self, *, retry_after_seconds: int, reason: str, status: int | None = None, attempts: int = 0
+        self,
+        *,
+        retry_after_seconds: int,
+        reason: str,
+        status: int | None = None,
+        attempts: int = 0,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(
             f"Ideogram is unavailable right now; retry in {retry_after_seconds} s",
@@ -90,6 +96,8 @@ class IdeogramUnavailable(IdeogramError):
         )
         self.retry_after_seconds = retry_after_seconds
         self.reason = reason
+        # Some attempt timed out waiting for the answer: Ideogram may have generated (and billed).
+        self.timed_out = timed_out
 
 
 class IdeogramProtocolError(IdeogramError):
