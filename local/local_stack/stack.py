@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -25,6 +26,13 @@ from local_stack.template import PROJECT_ROOT, Resolver, load_template
 
 STATE_DIR = PROJECT_ROOT / ".local"
 ENDPOINTS_FILE = STATE_DIR / "endpoints.json"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _local_caller() -> CallerCredentials:
@@ -109,10 +117,12 @@ class LocalStack:
             # Locally the key comes from the environment; in AWS from Secrets Manager.
             "IDEOGRAM_API_KEY": self.ideogram_api_key,
         }
-        if self.emulator is not None:
-            # Image downloads are refused from any host but Ideogram's: the local emulator's
-            # loopback host is allowed only here, never in the template.
-            environment["IDEOGRAM_EXTRA_DOWNLOAD_HOSTS"] = urlsplit(self.emulator.url).hostname or ""
+        # Image downloads are refused from any host but Ideogram's. An emulator on this machine
+        # (the embedded one, or another named by IDEOGRAM_BASE_URL) is allowed only here, never
+        # in the template; a remote IDEOGRAM_BASE_URL adds nothing.
+        ideogram_host = urlsplit(self.ideogram_url).hostname or ""
+        if self.emulator is not None or _is_loopback(ideogram_host):
+            environment["IDEOGRAM_EXTRA_DOWNLOAD_HOSTS"] = ideogram_host
         return environment | self.options.extra_environment
 
     def start(self) -> Self:

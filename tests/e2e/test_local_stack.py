@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from local_stack.client import SigV4Auth
+from local_stack.ideogram import EmulatorSettings, start_emulator
 from local_stack.sigv4 import CallerCredentials
 from local_stack.stack import LocalStack, StackOptions
 from local_stack.template import PROJECT_ROOT
@@ -107,3 +108,21 @@ def test_make_up_serves_until_interrupted_and_then_stops_cleanly(tmp_path: Path)
         except requests.ConnectionError:
             continue
         raise AssertionError(f"{port_url} still answers after the stack stopped")
+
+
+def test_ideogram_base_url_points_the_stack_at_another_ideogram(tmp_path: Path) -> None:
+    """IDEOGRAM_BASE_URL and IDEOGRAM_API_KEY replace the embedded emulator (here: a second one)."""
+    other = start_emulator(EmulatorSettings(api_key="another-key", log_requests=False))
+    try:
+        options = StackOptions(log_dir=tmp_path, ideogram_base_url=other.url, ideogram_api_key="another-key")
+        with LocalStack(options) as stack:
+            assert stack.emulator is None
+            assert "ideogram_api_key" not in stack.endpoints()  # a configured key is never written out
+            auth = SigV4Auth(stack.caller, stack.options.region)
+            reply = requests.post(
+                f"{stack.api_url}/generations", json={"prompt": "a harbour"}, auth=auth, timeout=90
+            )
+    finally:
+        other.stop()
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["generations"][0]["status"] == "STORED"
