@@ -103,10 +103,6 @@ def _show_generate(stack: LocalStack) -> None:
     )
 
 
-def _download(url: str) -> requests.Response:
-    return requests.get(url, timeout=60)
-
-
 def _tampered(url: str) -> str:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -130,7 +126,7 @@ def _show_emulator(stack: LocalStack) -> None:
     images = reply.json()["data"]
     digests = []
     for index, image in enumerate(images, start=1):
-        body = _download(image["url"]).content
+        body = requests.get(image["url"], timeout=60).content
         digest = hashlib.sha256(body).hexdigest()
         digests.append(digest)
         print(
@@ -139,7 +135,7 @@ def _show_emulator(stack: LocalStack) -> None:
         )
     print(f"    expanded prompt: {images[0]['prompt'][:90]}...")
     again = requests.post(endpoint, headers=headers, files=form, timeout=60).json()["data"][0]
-    same = hashlib.sha256(_download(again["url"]).content).hexdigest() == digests[0]
+    same = hashlib.sha256(requests.get(again["url"], timeout=60).content).hexdigest() == digests[0]
     print(f"  same prompt, seed and resolution again -> identical image: {same}")
 
     unsafe = requests.post(endpoint, headers=headers, files={"prompt": (None, "an unsafe scene")}, timeout=60)
@@ -151,7 +147,7 @@ def _show_emulator(stack: LocalStack) -> None:
     print(f"  prompt that fails the safety check -> {refused.status_code} {refused.text}")
     no_key = requests.post(endpoint, files=form, timeout=60)
     print(f"  no Api-Key -> {no_key.status_code}")
-    tampered = _download(_tampered(images[0]["url"]))
+    tampered = requests.get(_tampered(images[0]["url"]), timeout=60)
     print(f"  image URL with a tampered expiry -> {tampered.status_code} (URLs are signed and expire)")
     requests.put(f"{stack.ideogram_url}/_emulator/faults", json={"fail_next": [{"status": 429}]}, timeout=10)
     limited = requests.post(endpoint, headers=headers, files=form, timeout=60)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_stack.aws_emulator import AwsEmulator
-from local_stack.template import Resolver, TemplateError
+from local_stack.template import SUB_VARIABLE, Resolver, TemplateError
 
 
 class ProvisioningError(TemplateError):
@@ -329,7 +329,7 @@ def _pending_references(node: Any) -> set[str]:
                 found.add(value[0] if isinstance(value, list) else value.split(".", 1)[0])
             elif key == "Fn::Sub":
                 text = value if isinstance(value, str) else value[0]
-                found |= {name.split(".", 1)[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+                found |= {name.split(".", 1)[0] for name in SUB_VARIABLE.findall(text)}
                 found |= _pending_references(value if isinstance(value, list) else [])
             else:
                 found |= _pending_references(value)

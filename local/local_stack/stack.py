@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
 from local_stack.fault_proxy import FaultProxy
-from local_stack.functions import FunctionSpec, HttpRoute, load_functions
+from local_stack.functions import HttpRoute, load_functions
 from local_stack.gateway import Gateway, GatewayConfig
 from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
 from local_stack.lambda_runtime import FunctionRuntime
@@ -155,9 +155,6 @@ class LocalStack:
         self.gateway = Gateway(config, host=self.options.host, port=self.options.api_port).start()
         progress(f"API gateway listening on {self.gateway.url}, routes from template.yaml: {len(routes)}")
         return self
-
-    def functions(self) -> list[FunctionSpec]:
-        return [runtime.spec for runtime in self.runtimes.values()]
 
     def endpoints(self) -> dict[str, Any]:
         endpoints: dict[str, Any] = {

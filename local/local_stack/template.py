@@ -59,7 +59,8 @@ class _NoValue:
 
 
 NO_VALUE = _NoValue()
-_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+# ${Name} or ${Resource.Attribute} in Fn::Sub; ${!Literal} is an escape, not a variable.
+SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
 @dataclass
@@ -147,7 +148,7 @@ class Resolver:
                 return self.get_att(resource, attribute)
             return str(self.ref(name))
 
-        return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
+        return SUB_VARIABLE.sub(replace, text).replace("${!", "${")
 
     def resolve(self, node: Any) -> Any:
         """Returns node with every intrinsic replaced by its local value."""
