@@ -1,66 +1,37 @@
-"""Generate function: POST /generations calls Ideogram and persists every image, in one invocation."""
+"""Generate function: POST /generations calls Ideogram and persists every image, in one invocation.
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+Thin: the resolver parses and validates the request, the generation service does the work, and
+this module shapes the reply. The service and its clients are built on the first request
+(generation.wiring), so a cold start pays only for the routes and their models.
+"""
+
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ideogram_assets.api_models import GenerationRequest, GenerationsResponse
+from ideogram_assets.api.generations import GenerationRequest, GenerationsResponse
+from ideogram_assets.api.views import generation_view
 from ideogram_assets.aws import s3_client
-from ideogram_assets.config import get_settings, ideogram_api_key
+from ideogram_assets.config import generate_settings
 from ideogram_assets.http_errors import error_responses, register_error_handlers
-from ideogram_assets.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
-from ideogram_assets.observability import logger, metrics, trace_requests, tracer
-from ideogram_assets.views import record_view, with_fresh_link
-
-if TYPE_CHECKING:
-    import requests
-
-    from ideogram_assets.pipeline import Pipeline
-    from ideogram_assets.pricing import PriceTable
+from ideogram_assets.idempotency import KEY_PATTERN
+from ideogram_assets.observability import logger, metrics, tracer
 
 app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app)
 
-
-# The generation machinery (HTTP client, storage, transactions) loads on the first request:
-# importing this module only registers the routes and their validation models.
-
-
-@cache
-def _http_session() -> "requests.Session":
-    """One pooled session per execution environment, for Ideogram calls and image downloads."""
-    import requests
-
-    trace_requests()
-    return requests.Session()
-
-
-@cache
-def _price_table(overrides: str | None) -> "PriceTable":
-    from ideogram_assets.pricing import PriceTable
-
-    return PriceTable(overrides)
-
-
-def _pipeline() -> "Pipeline":
-    from ideogram_assets.ideogram import IdeogramClient
-    from ideogram_assets.pipeline import GenerationServices, Pipeline
-
-    settings = get_settings()
-    session = _http_session()
-    # The key is read per invocation (Powertools caches it), so a rotated secret is picked up.
-    client = IdeogramClient(settings.ideogram_base_url, ideogram_api_key(settings), session=session)
-    services = GenerationServices(
-        settings=settings,
-        ideogram=client,
-        s3=s3_client(),
-        http=session,
-        prices=_price_table(settings.pricing_overrides),
-    )
-    return Pipeline(services)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        pattern=KEY_PATTERN.pattern,
+        description="Makes a retried request safe: the same key returns the first request's result "
+        "for 24 hours and never calls Ideogram again. 8-128 characters of A-Z a-z 0-9 _ . : -",
+    ),
+]
 
 
 @app.post(
@@ -79,41 +50,30 @@ def _pipeline() -> "Pipeline":
         **error_responses(400, 409, 422, 502, 503),
     },
 )
-@tracer.capture_method
-def create_generations(request: GenerationRequest) -> Response[GenerationsResponse]:
-    context = app.lambda_context
-    settings = get_settings()
+# The reply holds prompts and presigned links: kept out of traces.
+@tracer.capture_method(capture_response=False)
+def create_generations(
+    request: GenerationRequest, idempotency_key: IdempotencyKey = None
+) -> Response[GenerationsResponse]:
+    from ideogram_assets.generation.wiring import generation_service  # loads on the first request
 
-    def generate() -> dict[str, Any]:
-        def remaining_seconds() -> float:
-            return float(context.get_remaining_time_in_millis()) / 1000
-
-        outcome = _pipeline().run(request, remaining_seconds=remaining_seconds)
-        body = GenerationsResponse(
-            request_id=outcome.request_id,
-            complete=outcome.complete,
-            generations=[record_view(record) for record in outcome.records],
-        )
-        # 202: Ideogram generated the images but some are not stored yet; reconciliation finishes them.
-        return {"status": 201 if outcome.complete else 202, "body": body.model_dump(mode="json")}
-
-    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        reply = generate()
-    else:
-        request_data = request.model_dump(mode="json")
-        reply = run_once(
-            validated_key(key), request_data, generate, table_name=settings.table_name, context=context
-        )
-    # Links are presigned per reply, replays included: a stored reply never holds one.
-    body = GenerationsResponse.model_validate(reply["body"])
-    body.generations = [with_fresh_link(view, s3_client(), settings) for view in body.generations]
-    return Response(status_code=reply["status"], content_type=content_types.APPLICATION_JSON, body=body)
+    outcome = generation_service().generate(
+        request, budget=app.lambda_context, source="api", idempotency_key=idempotency_key
+    )
+    link_seconds = generate_settings().presigned_url_seconds
+    body = GenerationsResponse(
+        request_id=outcome.request_id,
+        complete=outcome.complete,
+        generations=[generation_view(record, s3_client(), link_seconds) for record in outcome.records],
+    )
+    # 202: Ideogram generated the images but some are not stored yet; reconciliation finishes them.
+    status = 201 if outcome.complete else 202
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 # clear_state: keys appended during one invocation (request_id) never leak into the next.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

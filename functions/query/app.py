@@ -8,13 +8,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ideogram_assets.api_models import GenerationView
+from ideogram_assets.api.generations import GenerationView
+from ideogram_assets.api.views import generation_view
 from ideogram_assets.aws import s3_client
-from ideogram_assets.config import get_settings
+from ideogram_assets.config import base_settings
 from ideogram_assets.health import HealthReport, check_health
 from ideogram_assets.http_errors import NotFound, error_responses, register_error_handlers
 from ideogram_assets.observability import logger, metrics, tracer
-from ideogram_assets.views import to_view
 
 GENERATION_ID_PATTERN = r"^[0-9a-f]{32}$"
 
@@ -35,7 +35,7 @@ register_error_handlers(app)
 )
 @tracer.capture_method
 def health() -> Response[HealthReport]:
-    report = check_health(get_settings())
+    report = check_health(base_settings())
     if report.status != "ok":
         metrics.add_metric(name="HealthDegraded", unit=MetricUnit.Count, value=1)
     status_code = 200 if report.status == "ok" else 503
@@ -50,24 +50,26 @@ def health() -> Response[HealthReport]:
         **error_responses(404, 422),
     },
 )
-@tracer.capture_method
+# The reply holds the prompt and a presigned link: kept out of traces.
+@tracer.capture_method(capture_response=False)
 def get_generation(
     generation_id: Annotated[
         str, Path(pattern=GENERATION_ID_PATTERN, description="32 lowercase hex characters")
     ],
 ) -> Response[GenerationView]:
-    from ideogram_assets.records import get_record  # PynamoDB loads with the first read
+    from ideogram_assets.wiring import record_store  # PynamoDB loads with the first read
 
-    record = get_record(generation_id)
+    settings = base_settings()
+    record = record_store(settings).get(generation_id)
     if record is None:
         raise NotFound(f"generation {generation_id} was not found")
-    view = to_view(record, s3_client(), get_settings())
+    view = generation_view(record, s3_client(), settings.presigned_url_seconds)
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=view)
 
 
 # clear_state: keys appended during one invocation (request_id) never leak into the next.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pynamodb.exceptions import PynamoDBException
 
-from ideogram_assets.api_models import ErrorResponse
+from ideogram_assets.api.errors import ErrorResponse
 from ideogram_assets.config import ConfigurationError
 from ideogram_assets.idempotency import (
     IdempotencyInProgress,
@@ -55,6 +55,9 @@ def error_reply(
 
 def _field(location: tuple[Any, ...]) -> str:
     # ("body", "tags", 0) → "tags[0]"; the "body" prefix says nothing to the caller.
+    if len(location) == 2 and location[0] == "header":
+        # ("header", "idempotency-key") → "Idempotency-Key", as the caller spells it.
+        return "-".join(word.capitalize() for word in str(location[1]).split("-"))
     parts = [str(part) for part in location if part != "body"]
     text = ""
     for part in parts:

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ideogram_assets.observability import logger
 
@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 IDEMPOTENCY_HEADER = "idempotency-key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 REPLAY_WINDOW_SECONDS = 24 * 3600
+
+
+class Budget(Protocol):
+    """How much of the invocation is left (a LambdaContext is one)."""
+
+    def get_remaining_time_in_millis(self) -> int: ...
 
 
 class InvalidIdempotencyKey(ValueError):
@@ -67,7 +73,7 @@ def run_once(
     produce: Callable[[], dict[str, Any]],
     *,
     table_name: str,
-    context: LambdaContext,
+    budget: Budget,
 ) -> dict[str, Any]:
     """produce()'s reply, computed at most once per key; `request` must be the same on replays."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -82,7 +88,8 @@ def run_once(
         payload_validation_jmespath="request",
         expires_after_seconds=REPLAY_WINDOW_SECONDS,
     )
-    config.register_lambda_context(context)
+    # Only the remaining time is read from it: an in-progress marker expires with the invocation.
+    config.register_lambda_context(cast("LambdaContext", budget))
 
     produced: list[dict[str, Any]] = []
 

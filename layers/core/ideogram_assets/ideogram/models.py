@@ -118,8 +118,66 @@ def _neutral_size(value: Any) -> Any:
     return value
 
 
+def _known_aspect_ratio(value: str) -> str:
+    # Legacy ratios are a subset of 3.0's; which model may use which is checked in payload.py.
+    if value not in V3_ASPECT_RATIOS:
+        raise ValueError(f"unknown aspect_ratio {value!r}; expected one of {sorted(V3_ASPECT_RATIOS)}")
+    return value
+
+
+def _known_resolution(value: str) -> str:
+    if value not in _KNOWN_RESOLUTIONS:
+        raise ValueError(f"unknown resolution {value!r}; expected WIDTHxHEIGHT as Ideogram lists them")
+    return value
+
+
+def _spec_shaped_palette(value: Any) -> Any:
+    """Also take the spec's own shapes: {"name": "PASTEL"} or {"members": [...]}."""
+    if isinstance(value, dict) and len(value) == 1:
+        if "name" in value:
+            return value["name"]
+        if "members" in value:
+            return value["members"]
+    return value
+
+
+# Field types shared by every model that says what to generate (ours and the vendor's).
+AspectRatio = Annotated[
+    str,
+    BeforeValidator(_neutral_size),
+    AfterValidator(_known_aspect_ratio),
+    Field(description='"WxH" as in "16x9"; not with resolution.'),
+]
+Resolution = Annotated[
+    str,
+    BeforeValidator(_neutral_size),
+    AfterValidator(_known_resolution),
+    Field(description='"WxH" as in "1024x1024" (V_2, V_3).'),
+]
+# strict: a JSON `true` or "12" is a caller mistake, not a seed or a count.
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)]
+ImageCount = Annotated[int, Field(ge=1, le=MAX_IMAGES, strict=True)]
+ColorPalette = Annotated[
+    ColorPalettePreset | PaletteMembers,
+    BeforeValidator(_spec_shaped_palette),
+    Field(description="A preset name or 1-8 {color_hex, color_weight} members (V_2, V_3)."),
+]
+ModelField = Annotated[ModelVersion, Field(description="V_3 uses Ideogram 3.0; older ones the legacy API.")]
+SpeedField = Annotated[RenderingSpeed, Field(description="Older models offer only TURBO and DEFAULT.")]
+StyleField = Annotated[StyleType, Field(description="Not V_1; RENDER_3D/ANIME not V_3.")]
+
+
+def check_size_choice(aspect_ratio: str | None, resolution: str | None) -> None:
+    if aspect_ratio is not None and resolution is not None:
+        raise ValueError("aspect_ratio and resolution cannot be used together")
+
+
 class GenerateParams(BaseModel):
-    """What to generate; field names and values follow the spec, sizes spelled "WxH"."""
+    """Ideogram's generate parameters; names and values follow the spec, sizes spelled "WxH".
+
+    Built from our GenerationSpec by ideogram.operations.generate; payload.py turns it into the
+    request of the endpoint its model uses.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -127,29 +185,15 @@ class GenerateParams(BaseModel):
     negative_prompt: (
         Annotated[str, Field(min_length=1, description="What to leave out (not V_2A).")] | None
     ) = None
-    model: Annotated[ModelVersion, Field(description="V_3 uses Ideogram 3.0; older ones the legacy API.")] = (
-        ModelVersion.V_3
-    )
-    rendering_speed: Annotated[
-        RenderingSpeed, Field(description="Older models offer only TURBO and DEFAULT.")
-    ] = RenderingSpeed.DEFAULT
-    style_type: Annotated[StyleType | None, Field(description="Not V_1; RENDER_3D/ANIME not V_3.")] = None
-    aspect_ratio: Annotated[
-        str | None,
-        BeforeValidator(_neutral_size),
-        Field(description='"WxH" as in "16x9"; not with resolution.'),
-    ] = None
-    resolution: Annotated[
-        str | None, BeforeValidator(_neutral_size), Field(description='"WxH" as in "1024x1024" (V_2, V_3).')
-    ] = None
+    model: ModelField = ModelVersion.V_3
+    rendering_speed: SpeedField = RenderingSpeed.DEFAULT
+    style_type: StyleField | None = None
+    aspect_ratio: AspectRatio | None = None
+    resolution: Resolution | None = None
     magic_prompt: MagicPrompt | None = None  # unset: Ideogram's default (AUTO)
-    # strict: a JSON `true` or "12" is a caller mistake, not a seed.
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] | None = None
-    num_images: Annotated[int, Field(ge=1, le=MAX_IMAGES, strict=True)] = 1
-    color_palette: Annotated[
-        ColorPalettePreset | PaletteMembers | None,
-        Field(description="A preset name or 1-8 {color_hex, color_weight} members (V_2, V_3)."),
-    ] = None
+    seed: Seed | None = None
+    num_images: ImageCount = 1
+    color_palette: ColorPalette | None = None
 
     @field_validator("prompt")
     @classmethod
@@ -158,36 +202,9 @@ class GenerateParams(BaseModel):
             raise ValueError("prompt must not be blank")
         return value
 
-    @field_validator("aspect_ratio")
-    @classmethod
-    def _known_aspect_ratio(cls, value: str | None) -> str | None:
-        # Legacy ratios are a subset of 3.0's; which model may use which is checked in payload.py.
-        if value is not None and value not in V3_ASPECT_RATIOS:
-            raise ValueError(f"unknown aspect_ratio {value!r}; expected one of {sorted(V3_ASPECT_RATIOS)}")
-        return value
-
-    @field_validator("resolution")
-    @classmethod
-    def _known_resolution(cls, value: str | None) -> str | None:
-        if value is not None and value not in _KNOWN_RESOLUTIONS:
-            raise ValueError(f"unknown resolution {value!r}; expected WIDTHxHEIGHT as Ideogram lists them")
-        return value
-
-    @field_validator("color_palette", mode="before")
-    @classmethod
-    def _spec_shaped_palette(cls, value: Any) -> Any:
-        # Also take the spec's own shapes: {"name": "PASTEL"} or {"members": [...]}.
-        if isinstance(value, dict) and len(value) == 1:
-            if "name" in value:
-                return value["name"]
-            if "members" in value:
-                return value["members"]
-        return value
-
     @model_validator(mode="after")
     def _aspect_ratio_or_resolution(self) -> Self:
-        if self.aspect_ratio is not None and self.resolution is not None:
-            raise ValueError("aspect_ratio and resolution cannot be used together")
+        check_size_choice(self.aspect_ratio, self.resolution)
         return self
 
 

@@ -2,13 +2,18 @@
 
 Nothing is fetched unless the host is allowed; status, Content-Type and Content-Length are
 checked before the body is read; the body is checked as it passes (PNG signature and IHDR,
-running size, deadline) and hashed on the way, so callers never hold more than the buffer they
-hand in.
+running size) and hashed on the way, so callers never hold more than the buffer they hand in.
+
+The deadline is one overall deadline for the whole body, not a limit per socket read: a server
+that trickles a few bytes a second never lets a read time out, so a watchdog shuts the socket
+down when the deadline passes and the blocked read ends at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,13 +141,31 @@ class ImageDownload:
         self.width = 0
         self.height = 0
         self._max_bytes = policy.max_bytes
-        self._deadline = deadline
         self._shown = shown
         self._chunks = response.iter_content(chunk_size=CHUNK_BYTES)
         self._pending = memoryview(b"")
         self._head = b""
         self._hash = hashlib.sha256()
         self._eof = False
+        self._expired = threading.Event()
+        self._watchdog: threading.Timer | None = None
+        if deadline is not None:
+            self._watchdog = threading.Timer(
+                max(0.0, deadline - time.monotonic()), self._expire, args=(response,)
+            )
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def _expire(self, response: requests.Response) -> None:
+        self._expired.set()
+        # Wakes the read blocked in recv(), which then sees the end of the stream. Already
+        # closed or released to the pool: nothing is blocked on it.
+        with contextlib.suppress(OSError, RuntimeError, ValueError, AttributeError):
+            response.raw.shutdown()
+
+    def stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
 
     @property
     def sha256(self) -> bytes:
@@ -178,27 +201,36 @@ class ImageDownload:
         try:
             chunk = next(self._chunks)
         except StopIteration:
+            self._raise_if_expired()
             self._finish()
             return False
-        except requests.ConnectionError as error:
-            # requests reports a read timeout inside the body as a ConnectionError.
-            if error.args and isinstance(error.args[0], ReadTimeoutError):
-                raise self._rejected("timeout", "timed out reading") from None
-            raise self._rejected("truncated", "the connection broke while reading") from None
-        except requests.Timeout:
-            raise self._rejected("timeout", "timed out reading") from None
-        except requests.RequestException as error:  # ChunkedEncodingError: a short body
-            raise self._rejected("truncated", f"the body was cut short ({type(error).__name__})") from None
+        except requests.RequestException as error:
+            self._raise_if_expired()  # the watchdog broke the connection: say why
+            raise self._transport_error(error) from None
+        self._raise_if_expired()
         self._account(chunk)
         self._pending = memoryview(chunk)
         return True
+
+    def _raise_if_expired(self) -> None:
+        if self._expired.is_set():
+            raise self._rejected("timeout", "the deadline passed while downloading")
+
+    def _transport_error(self, error: requests.RequestException) -> DownloadRejected:
+        if isinstance(error, requests.ConnectionError):
+            # requests reports a read timeout inside the body as a ConnectionError.
+            if error.args and isinstance(error.args[0], ReadTimeoutError):
+                return self._rejected("timeout", "timed out reading")
+            return self._rejected("truncated", "the connection broke while reading")
+        if isinstance(error, requests.Timeout):
+            return self._rejected("timeout", "timed out reading")
+        # ChunkedEncodingError and the like: a short body.
+        return self._rejected("truncated", f"the body was cut short ({type(error).__name__})")
 
     def _account(self, chunk: bytes) -> None:
         self.received += len(chunk)
         if self.received > self._max_bytes:
             raise self._rejected("too_large", f"more than the {self._max_bytes}-byte limit in")
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            raise self._rejected("timeout", "the deadline passed while downloading")
         if not self.width and len(self._head) < PNG_HEADER_BYTES:
             self._head += chunk[: PNG_HEADER_BYTES - len(self._head)]
             if len(self._head) == PNG_HEADER_BYTES:
@@ -228,7 +260,11 @@ def open_image(
 ) -> Iterator[ImageDownload]:
     """The accepted download, its connection closed (or returned to the pool) on exit."""
     response = _open(url, policy, session, deadline)
+    download: ImageDownload | None = None
     try:
-        yield ImageDownload(response, policy, deadline, redact_url(response.url or url))
+        download = ImageDownload(response, policy, deadline, redact_url(response.url or url))
+        yield download
     finally:
+        if download is not None:
+            download.stop_watchdog()
         response.close()

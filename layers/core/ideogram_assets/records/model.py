@@ -1,16 +1,13 @@
-"""Generation records in the single table (PynamoDB), and the writes the pipeline makes.
+"""The generation record in the single table (PynamoDB), with every index template.yaml declares.
 
-A record's life: PENDING (written before Ideogram is called, so a crash leaves a trace) →
-PENDING with the image's original URL and expiry (written before the download, so the
-reconciler can rescue it) → STORED (object in S3), UNSAFE (billed, no image) or FAILED
-(download or store failed; the URL is kept while it is valid).
+The table's name is bound at run time (`bind_table`, called by the wiring with the function's
+settings), never read from the environment at import: an unbound model fails on first use.
+Attribute names are the table's (camelCase); docs/data-model.md lists the access patterns.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from functools import cache
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -19,21 +16,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
-
-from ideogram_assets.status import Status
-
-__all__ = [
-    "GenerationRecord",
-    "Status",
-    "get_record",
-    "iso",
-    "record_key",
-    "table_connection",
-    "utc_now",
-]
 
 RECORD_SORT_KEY = "META"
 
@@ -52,9 +36,10 @@ def iso(moment: datetime) -> str:
 
 
 class _Meta:
-    table_name = os.environ.get("TABLE_NAME", "ideogram-assets")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    # Inside Lambda's time budget: fail fast and let the pipeline decide, rather than hang.
+    # Set by bind_table(); PynamoDB refuses to work with a model whose table_name is None.
+    table_name: str | None = None
+    region: str | None = None  # None: the SDK's own chain (AWS_REGION in Lambda)
+    # Inside Lambda's time budget: fail fast and let the caller decide, rather than hang.
     connect_timeout_seconds = 3
     read_timeout_seconds = 10
     max_retry_attempts = 3
@@ -78,7 +63,47 @@ class ByPromptHashIndex(GlobalSecondaryIndex["GenerationRecord"]):
     created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
 
 
+class ByModelIndex(GlobalSecondaryIndex["GenerationRecord"]):
+    class Meta(_Meta):
+        index_name = "ByModel"
+        projection = AllProjection()
+
+    model = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
+class ByStyleIndex(GlobalSecondaryIndex["GenerationRecord"]):
+    class Meta(_Meta):
+        index_name = "ByStyle"
+        projection = AllProjection()
+
+    style_type = UnicodeAttribute(hash_key=True, attr_name="styleType")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
+class ByTimeBucketIndex(GlobalSecondaryIndex["GenerationRecord"]):
+    class Meta(_Meta):
+        index_name = "ByTimeBucket"
+        projection = AllProjection()
+
+    time_bucket = UnicodeAttribute(hash_key=True, attr_name="timeBucket")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
+class ByExpiryDayIndex(GlobalSecondaryIndex["GenerationRecord"]):
+    """Keys only: the retention sweep reads what expires on a day, then fetches what it deletes."""
+
+    class Meta(_Meta):
+        index_name = "ByExpiryDay"
+        projection = KeysOnlyProjection()
+
+    expires_on = UnicodeAttribute(hash_key=True, attr_name="expiresOn")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
 class ByOpenStatusIndex(GlobalSecondaryIndex["GenerationRecord"]):
+    """Sparse: only PENDING and FAILED records carry openStatus."""
+
     class Meta(_Meta):
         index_name = "ByOpenStatus"
         projection = AllProjection()
@@ -88,7 +113,7 @@ class ByOpenStatusIndex(GlobalSecondaryIndex["GenerationRecord"]):
 
 
 class GenerationRecord(Model):
-    """One image of one generation request."""
+    """One image of one generation request. Its state changes only through records.lifecycle."""
 
     class Meta(_Meta):
         pass
@@ -122,9 +147,9 @@ class GenerationRecord(Model):
     original_url = UnicodeAttribute(null=True, attr_name="originalUrl")
     original_url_expires_at = UnicodeAttribute(null=True, attr_name="originalUrlExpiresAt")
 
+    # Where the image lives (fixed when the record is created) and what was stored there.
     bucket = UnicodeAttribute(null=True)
     key = UnicodeAttribute(null=True)
-    stored_uri = UnicodeAttribute(null=True, attr_name="storedUri")
     size_bytes = NumberAttribute(null=True, attr_name="sizeBytes")
     sha256 = UnicodeAttribute(null=True)
     content_type = UnicodeAttribute(null=True, attr_name="contentType")
@@ -140,25 +165,19 @@ class GenerationRecord(Model):
     # Index keys derived from the fields above: see docs/data-model.md.
     time_bucket = UnicodeAttribute(attr_name="timeBucket")
     open_status = UnicodeAttribute(null=True, attr_name="openStatus")
+    expires_on = UnicodeAttribute(null=True, attr_name="expiresOn")
+    ttl = NumberAttribute(null=True)
 
     by_seed = BySeedIndex()
     by_prompt_hash = ByPromptHashIndex()
+    by_model = ByModelIndex()
+    by_style = ByStyleIndex()
+    by_time_bucket = ByTimeBucketIndex()
+    by_expiry_day = ByExpiryDayIndex()
     by_open_status = ByOpenStatusIndex()
 
 
-@cache
-def table_connection() -> Connection:
-    """The low-level connection transactions need, created once per execution environment."""
-    return Connection(
-        region=_Meta.region,
-        connect_timeout_seconds=_Meta.connect_timeout_seconds,
-        read_timeout_seconds=_Meta.read_timeout_seconds,
-        max_retry_attempts=_Meta.max_retry_attempts,
-    )
-
-
-def get_record(generation_id: str) -> GenerationRecord | None:
-    try:
-        return GenerationRecord.get(record_key(generation_id), RECORD_SORT_KEY)
-    except GenerationRecord.DoesNotExist:
-        return None
+def bind_table(table_name: str, region: str | None = None) -> None:
+    """Points the model (and its indexes, which share its connection) at the function's table."""
+    GenerationRecord.Meta.table_name = table_name
+    GenerationRecord.Meta.region = region

@@ -1,0 +1,103 @@
+"""GenerationSpec: what a caller asks us to generate, in our words, whatever the trigger.
+
+The HTTP API, upstream events and reproduction all describe a generation with this model; the
+Ideogram operation that serves it (ideogram.operations.generate) turns it into the vendor's
+parameters. Sizes are spelled "WxH"; tags are stored lower case.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ideogram_assets.ideogram.models import (
+    AspectRatio,
+    ColorPalette,
+    ColorPalettePreset,
+    ImageCount,
+    MagicPrompt,
+    ModelField,
+    ModelVersion,
+    RenderingSpeed,
+    Resolution,
+    Seed,
+    SpeedField,
+    StyleField,
+    check_size_choice,
+)
+
+MAX_PROMPT_CHARS = 4000
+MAX_TAGS = 20
+MAX_TAG_CHARS = 64
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+
+# Characters that render as nothing although Unicode files them as letters or symbols.
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+# Control, format (zero-width space, joiners, BOM, bidi marks), surrogate, private use, separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
+def _is_invisible(character: str) -> bool:
+    return (
+        character.isspace()
+        or character in _BLANK_LOOKALIKES
+        or unicodedata.category(character) in _INVISIBLE_CATEGORIES
+    )
+
+
+def _visible(value: str) -> str:
+    """Refuses text made only of characters that show nothing: Ideogram would bill a blank prompt."""
+    if all(_is_invisible(character) for character in value):
+        raise ValueError("must contain visible characters (not only spaces or invisible characters)")
+    return value
+
+
+def _lower_case_tags(tags: list[str]) -> list[str]:
+    return sorted({tag.lower() for tag in tags})
+
+
+VisibleText = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS), AfterValidator(_visible)]
+Tag = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_TAG_CHARS,
+        pattern=TAG_PATTERN,
+        description="Letters, digits, '_', '.', ':' or '-', starting with a letter or digit; "
+        "stored lower case.",
+    ),
+]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_lower_case_tags)]
+
+
+class GenerationSpec(BaseModel):
+    """What to generate and how to label it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt: VisibleText
+    negative_prompt: VisibleText | None = None
+    model: ModelField = ModelVersion.V_3
+    rendering_speed: SpeedField = RenderingSpeed.DEFAULT
+    style_type: StyleField | None = None
+    aspect_ratio: AspectRatio | None = None
+    resolution: Resolution | None = None
+    magic_prompt: MagicPrompt | None = None  # unset: Ideogram's default (AUTO)
+    seed: Seed | None = None
+    num_images: ImageCount = 1
+    color_palette: ColorPalette | None = None
+    tags: Annotated[Tags, Field(default_factory=list)]
+
+    @model_validator(mode="after")
+    def _aspect_ratio_or_resolution(self) -> Self:
+        check_size_choice(self.aspect_ratio, self.resolution)
+        return self
+
+    def palette_json(self) -> Any:
+        """The palette as plain JSON (a preset name or a list of members), as records keep it."""
+        palette = self.color_palette
+        if palette is None or isinstance(palette, ColorPalettePreset):
+            return None if palette is None else palette.value
+        return [member.model_dump(mode="json") for member in palette]

@@ -1,0 +1,179 @@
+"""The only code that changes a record's state: each change is a function returning a Transition.
+
+A Transition names the status the record must have in the table (`before`), the status it moves
+to (`after`) and every attribute it sets. The repository writes it with a condition on `before`
+and only then applies it to the record in memory, so a record object never says more than the
+table does. An invalid change (STORED → FAILED, say) raises before anything is written.
+
+    PENDING ──answered──▶ PENDING (with the image's URL) ──stored──▶ STORED
+        │                     └──────────failed──────────▶ FAILED ──stored──▶ STORED
+        └──answered (no image)──▶ UNSAFE
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from ideogram_assets.records.model import GenerationRecord, iso, record_key
+from ideogram_assets.records.status import OPEN_STATUSES, Status
+
+if TYPE_CHECKING:
+    from ideogram_assets.generation.spec import GenerationSpec
+    from ideogram_assets.ideogram import GeneratedImage
+    from ideogram_assets.storage import StoredObject
+
+MAX_FAILURE_MESSAGE = 500
+
+_ALLOWED: Mapping[Status, frozenset[Status]] = MappingProxyType(
+    {
+        Status.PENDING: frozenset({Status.PENDING, Status.STORED, Status.UNSAFE, Status.FAILED}),
+        # A FAILED image whose URL is still valid can be stored later (reconciliation).
+        Status.FAILED: frozenset({Status.FAILED, Status.STORED}),
+        Status.STORED: frozenset(),
+        Status.UNSAFE: frozenset(),
+    }
+)
+
+
+class InvalidTransition(RuntimeError):
+    """A state change the record's life does not allow; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    before: Status
+    after: Status
+    changes: Mapping[str, Any]  # attribute name → new value; None removes the attribute
+
+    def then(self, later: Transition) -> Transition:
+        """This change followed by `later`, as one write (for a change that could not be saved)."""
+        if later.before != self.after:
+            raise InvalidTransition(f"{later.before} does not follow {self.after}")
+        return Transition(self.before, later.after, MappingProxyType({**self.changes, **later.changes}))
+
+
+def object_key(generation_id: str, created: datetime) -> str:
+    """Where an image lives; fixed when its record is created, so the reconciler can find it."""
+    return f"images/{created:%Y/%m/%d}/{generation_id}.png"
+
+
+def pending(
+    spec: GenerationSpec,
+    *,
+    request_id: str,
+    index: int,
+    created: datetime,
+    prompt_hash: str,
+    bucket: str,
+    retention_class: str,
+    source: str,
+    parent_id: str | None,
+) -> GenerationRecord:
+    """A new record, PENDING, for image `index` of a request; written before Ideogram is called."""
+    generation_id = uuid.uuid4().hex
+    return GenerationRecord(
+        record_key(generation_id),
+        id=generation_id,
+        request_id=request_id,
+        index_in_request=index,
+        status=Status.PENDING,
+        open_status=Status.PENDING,
+        source=source,
+        parent_id=parent_id,
+        prompt=spec.prompt,
+        negative_prompt=spec.negative_prompt,
+        model=spec.model.value,
+        rendering_speed=spec.rendering_speed.value,
+        style_type=spec.style_type.value if spec.style_type else None,
+        aspect_ratio=spec.aspect_ratio,
+        resolution=spec.resolution,
+        magic_prompt=spec.magic_prompt.value if spec.magic_prompt else None,
+        requested_seed=spec.seed,
+        color_palette=spec.palette_json(),
+        tags=set(spec.tags) or None,
+        prompt_hash=prompt_hash,
+        bucket=bucket,
+        key=object_key(generation_id, created),
+        retention_class=retention_class,
+        created_at=iso(created),
+        updated_at=iso(created),
+        time_bucket=f"{created:%Y-%m-%d}",
+    )
+
+
+def _transition(record: GenerationRecord, after: Status, now: datetime, **changes: Any) -> Transition:
+    before = Status(record.status)
+    if after not in _ALLOWED[before]:
+        raise InvalidTransition(f"record {record.id} cannot go from {before} to {after}")
+    state = {
+        "status": after.value,
+        "open_status": after.value if after in OPEN_STATUSES else None,
+        "updated_at": iso(now),
+    }
+    return Transition(before, after, MappingProxyType({**changes, **state}))
+
+
+def answered(
+    record: GenerationRecord,
+    image: GeneratedImage,
+    *,
+    url_expires_at: datetime,
+    cost_usd: float | None,
+    now: datetime,
+) -> Transition:
+    """What Ideogram said about the record's image. It stays PENDING, now with the image's URL,
+    until its object exists; an image Ideogram withheld (unsafe) is billed but has nothing to keep."""
+    said: dict[str, Any] = {
+        "seed": image.seed,
+        "resolution": image.resolution,
+        "style_type": image.style_type or record.style_type,
+        "expanded_prompt": image.prompt if image.prompt != record.prompt else None,
+        "is_safe": image.is_image_safe,
+        "cost_usd": cost_usd,
+    }
+    if not image.is_image_safe or not image.url:
+        return _transition(record, Status.UNSAFE, now, bucket=None, key=None, **said)
+    return _transition(
+        record,
+        Status.PENDING,
+        now,
+        original_url=image.url,
+        original_url_expires_at=iso(url_expires_at),
+        **said,
+    )
+
+
+def stored(record: GenerationRecord, stored_object: StoredObject, now: datetime) -> Transition:
+    if (stored_object.bucket, stored_object.key) != (record.bucket, record.key):
+        raise InvalidTransition(f"record {record.id} names another object than the one stored")
+    return _transition(
+        record,
+        Status.STORED,
+        now,
+        original_url=None,  # its signature has served its purpose; keep no credential around
+        size_bytes=stored_object.size_bytes,
+        sha256=stored_object.sha256,
+        content_type=stored_object.content_type,
+        width=stored_object.width,
+        height=stored_object.height,
+        failure_kind=None,
+        failure_message=None,
+    )
+
+
+def failed(record: GenerationRecord, kind: str, message: str, now: datetime) -> Transition:
+    """The image could not be stored; its original URL and expiry stay for the reconciler."""
+    return _transition(
+        record, Status.FAILED, now, failure_kind=kind, failure_message=message[:MAX_FAILURE_MESSAGE]
+    )
+
+
+def apply(record: GenerationRecord, transition: Transition) -> None:
+    """The transition in memory; the repository calls it once the table holds it."""
+    for name, value in transition.changes.items():
+        setattr(record, name, value)
