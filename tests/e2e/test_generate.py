@@ -302,7 +302,7 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(stack: LocalSt
 def test_a_malformed_idempotency_key_is_refused(stack: LocalStack) -> None:
     reply = _generate_with_key(stack, "short", prompt="a kite")
     assert reply.status_code == 422
-    assert reply.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert reply.json()["errors"][0]["field"] == "header.idempotency-key"
 
 
 def test_a_failed_attempt_does_not_burn_the_idempotency_key(stack: LocalStack) -> None:

@@ -55,9 +55,6 @@ def error_reply(
 
 def _field(location: tuple[Any, ...]) -> str:
     # ("body", "tags", 0) → "tags[0]"; the "body" prefix says nothing to the caller.
-    if len(location) == 2 and location[0] == "header":
-        # ("header", "idempotency-key") → "Idempotency-Key", as the caller spells it.
-        return "-".join(word.capitalize() for word in str(location[1]).split("-"))
     parts = [str(part) for part in location if part != "body"]
     text = ""
     for part in parts:

@@ -7,6 +7,7 @@ parameters. Sizes are spelled "WxH"; tags are stored lower case.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any, Self
 
@@ -32,6 +33,7 @@ MAX_PROMPT_CHARS = 4000
 MAX_TAGS = 20
 MAX_TAG_CHARS = 64
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+_TAG = re.compile(TAG_PATTERN)
 
 # Characters that render as nothing although Unicode files them as letters or symbols.
 _BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
@@ -54,22 +56,31 @@ def _visible(value: str) -> str:
     return value
 
 
-def _lower_case_tags(tags: list[str]) -> list[str]:
-    return sorted({tag.lower() for tag in tags})
+def _valid_tag(tag: str) -> str:
+    if not 1 <= len(tag) <= MAX_TAG_CHARS or not _TAG.fullmatch(tag):
+        raise ValueError(
+            f"tag {tag!r} must be 1-{MAX_TAG_CHARS} characters of letters, digits, '_', '.', ':' or '-', "
+            "starting with a letter or digit"
+        )
+    return tag.lower()
+
+
+def _sorted_unique(tags: list[str]) -> list[str]:
+    return sorted(set(tags))
 
 
 VisibleText = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS), AfterValidator(_visible)]
+# Checked by _valid_tag (for a message that says what a tag may hold); documented in the schema.
 Tag = Annotated[
     str,
+    AfterValidator(_valid_tag),
     Field(
-        min_length=1,
-        max_length=MAX_TAG_CHARS,
-        pattern=TAG_PATTERN,
         description="Letters, digits, '_', '.', ':' or '-', starting with a letter or digit; "
         "stored lower case.",
+        json_schema_extra={"pattern": TAG_PATTERN, "minLength": 1, "maxLength": MAX_TAG_CHARS},
     ),
 ]
-Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_lower_case_tags)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_sorted_unique)]
 
 
 class GenerationSpec(BaseModel):

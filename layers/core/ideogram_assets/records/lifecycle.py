@@ -149,9 +149,7 @@ def answered(
 
 
 def stored(record: GenerationRecord, stored_object: StoredObject, now: datetime) -> Transition:
-    if (stored_object.bucket, stored_object.key) != (record.bucket, record.key):
-        raise InvalidTransition(f"record {record.id} names another object than the one stored")
-    return _transition(
+    transition = _transition(
         record,
         Status.STORED,
         now,
@@ -164,6 +162,9 @@ def stored(record: GenerationRecord, stored_object: StoredObject, now: datetime)
         failure_kind=None,
         failure_message=None,
     )
+    if (stored_object.bucket, stored_object.key) != (record.bucket, record.key):
+        raise InvalidTransition(f"record {record.id} names another object than the one stored")
+    return transition
 
 
 def failed(record: GenerationRecord, kind: str, message: str, now: datetime) -> Transition:

@@ -1,7 +1,6 @@
-"""The pipeline's record bookkeeping, without AWS: where an image's object lives, when its original
-URL expires, and what a record says at each step (PENDING → STORED / UNSAFE / FAILED).
-
-GenerationRecord instances are built in memory only; nothing here calls save().
+"""A record's life without AWS: where an image's object lives, when its original URL expires,
+and what a record says at each step (PENDING → STORED / UNSAFE / FAILED), through the
+transitions of records.lifecycle applied in memory (nothing here writes to a table).
 """
 
 from __future__ import annotations
@@ -12,22 +11,15 @@ from typing import Any
 
 import pytest
 
-from ideogram_assets import pipeline
-from ideogram_assets.api_models import GenerationRequest
-from ideogram_assets.config import IDEOGRAM_IMAGE_HOSTS, Settings
+from ideogram_assets.generation.service import Outcome
+from ideogram_assets.generation.spec import GenerationSpec
 from ideogram_assets.ideogram import GeneratedImage
-from ideogram_assets.pipeline import (
-    ASSUMED_URL_LIFETIME,
-    GenerationOutcome,
-    _apply_result,
-    _mark_failed,
-    _mark_stored,
-    _new_record,
-    object_key,
-    url_expiry,
-)
+from ideogram_assets.ideogram.image_urls import ASSUMED_URL_LIFETIME, url_expiry
 from ideogram_assets.pricing import PriceTable
-from ideogram_assets.records import RECORD_SORT_KEY, GenerationRecord, Status
+from ideogram_assets.records import lifecycle
+from ideogram_assets.records.lifecycle import InvalidTransition, object_key
+from ideogram_assets.records.model import RECORD_SORT_KEY, GenerationRecord
+from ideogram_assets.records.status import Status
 from ideogram_assets.storage import StoredObject
 
 CREATED = datetime(2025, 3, 7, 9, 5, 0, 123000, tzinfo=UTC)
@@ -38,46 +30,50 @@ HASH = "ab" * 32
 URL = "https://ideogram.ai/api/images/ephemeral/abc.png"
 
 
-def settings(**overrides: Any) -> Settings:
-    fields: dict[str, Any] = {
-        "stage": "test",
-        "table_name": "generations",
-        "bucket_name": "assets-bucket",
-        "region": "us-east-1",
-        "ideogram_base_url": "https://api.ideogram.test",
-        "ideogram_api_key_secret_name": None,
-        "pricing_overrides": None,
-        "default_retention_class": "standard",
-        "download_hosts": IDEOGRAM_IMAGE_HOSTS,
-        "max_image_bytes": 1024,
-        "presigned_url_seconds": 900,
-    }
-    return Settings(**{**fields, **overrides})
-
-
-def generation_request(**fields: Any) -> GenerationRequest:
-    return GenerationRequest.model_validate({"prompt": "a red fox", **fields})
+def generation_request(**fields: Any) -> GenerationSpec:
+    return GenerationSpec.model_validate({"prompt": "a red fox", **fields})
 
 
 def new_record(
-    request: GenerationRequest | None = None,
+    request: GenerationSpec | None = None,
     *,
     index: int = 0,
     created: datetime = CREATED,
-    config: Settings | None = None,
+    retention_class: str = "standard",
     source: str = "api",
     parent_id: str | None = None,
 ) -> GenerationRecord:
-    return _new_record(
+    return lifecycle.pending(
         request or generation_request(),
         request_id="req-1",
         index=index,
         created=created,
-        hash_=HASH,
-        settings=config or settings(),
+        prompt_hash=HASH,
+        bucket="assets-bucket",
+        retention_class=retention_class,
         source=source,
         parent_id=parent_id,
     )
+
+
+def _apply_result(
+    record: GenerationRecord, result: GeneratedImage, created: datetime, prices: PriceTable
+) -> None:
+    """Ideogram's answer for one image, as the generation service records it (at LATER)."""
+    price = prices.per_image(record.model, record.rendering_speed)
+    expires = url_expiry(result.url, created) if result.url else created
+    cost = float(price) if price is not None else None
+    lifecycle.apply(
+        record, lifecycle.answered(record, result, url_expires_at=expires, cost_usd=cost, now=LATER)
+    )
+
+
+def _mark_stored(record: GenerationRecord, stored: StoredObject) -> None:
+    lifecycle.apply(record, lifecycle.stored(record, stored, LATER))
+
+
+def _mark_failed(record: GenerationRecord, kind: str, message: str) -> None:
+    lifecycle.apply(record, lifecycle.failed(record, kind, message, LATER))
 
 
 def image(**overrides: Any) -> GeneratedImage:
@@ -104,13 +100,6 @@ def stored_object(**overrides: Any) -> StoredObject:
         "version_id": "v1",
     }
     return StoredObject(**{**fields, **overrides})
-
-
-@pytest.fixture
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
-    """utc_now() in the pipeline returns LATER, so updatedAt is predictable."""
-    monkeypatch.setattr(pipeline, "utc_now", lambda: LATER)
-    return LATER
 
 
 # -- object_key -------------------------------------------------------------------------------
@@ -293,8 +282,8 @@ def test_a_new_record_keeps_the_normalised_tags_as_a_set() -> None:
     assert new_record(generation_request(tags=["B", "a", "b"])).tags == {"a", "b"}
 
 
-def test_a_new_record_takes_the_retention_class_from_settings() -> None:
-    assert new_record(config=settings(default_retention_class="legal-hold")).retention_class == "legal-hold"
+def test_a_new_record_takes_the_retention_class_it_is_given() -> None:
+    assert new_record(retention_class="short").retention_class == "short"
 
 
 def test_a_new_record_has_no_result_yet() -> None:
@@ -305,14 +294,13 @@ def test_a_new_record_has_no_result_yet() -> None:
     assert record.original_url_expires_at is None
     assert record.expanded_prompt is None
     assert record.cost_usd is None
-    assert record.stored_uri is None
+    assert record.sha256 is None
     assert record.failure_kind is None
 
 
 # -- _apply_result: a safe image --------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("fixed_clock")
 def test_a_safe_image_records_what_ideogram_returned_and_stays_pending() -> None:
     record = new_record(generation_request(seed=42))
 
@@ -449,7 +437,6 @@ def test_an_unsafe_image_is_still_billed() -> None:
     assert record.is_safe is False
 
 
-@pytest.mark.usefixtures("fixed_clock")
 def test_an_unsafe_image_still_records_what_ideogram_said() -> None:
     record = new_record()
 
@@ -466,16 +453,15 @@ def test_an_unsafe_image_still_records_what_ideogram_said() -> None:
 # -- _mark_stored and _mark_failed ------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("fixed_clock")
 def test_a_stored_record_is_closed_and_describes_its_object() -> None:
     record = new_record()
     _apply_result(record, image(), CREATED, PriceTable())
 
-    _mark_stored(record, stored_object(bucket="assets-bucket", key="images/2025/03/07/x.png"))
+    _mark_stored(record, stored_object(bucket="assets-bucket", key=record.key))
 
     assert record.status == Status.STORED
     assert record.open_status is None
-    assert record.stored_uri == "s3://assets-bucket/images/2025/03/07/x.png"
+    assert record.original_url is None
     assert record.size_bytes == 2048
     assert record.sha256 == "cd" * 32
     assert record.content_type == "image/png"
@@ -483,7 +469,6 @@ def test_a_stored_record_is_closed_and_describes_its_object() -> None:
     assert record.updated_at == LATER_ISO
 
 
-@pytest.mark.usefixtures("fixed_clock")
 def test_a_failed_record_stays_open_with_its_kind_and_message() -> None:
     record = new_record()
     _apply_result(record, image(), CREATED, PriceTable())
@@ -517,16 +502,16 @@ def test_a_failure_message_is_cut_to_500_characters(length: int, kept: int) -> N
     assert record.failure_message == message[:kept]
 
 
-# -- GenerationOutcome.complete ---------------------------------------------------------------
+# -- Outcome.complete ---------------------------------------------------------------
 
 
-def outcome(*statuses: Status) -> GenerationOutcome:
+def outcome(*statuses: Status) -> Outcome:
     records = []
     for index, status in enumerate(statuses):
         record = new_record(index=index)
         record.status = status
         records.append(record)
-    return GenerationOutcome(request_id="req-1", records=records)
+    return Outcome(request_id="req-1", records=records)
 
 
 @pytest.mark.parametrize(
@@ -552,3 +537,81 @@ def test_an_outcome_is_complete_when_every_image_is_stored_or_unsafe(statuses: t
 )
 def test_an_outcome_is_incomplete_while_any_image_is_pending_or_failed(statuses: tuple[Status, ...]) -> None:
     assert outcome(*statuses).complete is False
+
+
+# -- transitions the record's life does not allow ----------------------------------------------
+
+
+def _stored_record() -> GenerationRecord:
+    record = new_record()
+    _apply_result(record, image(), CREATED, PriceTable())
+    _mark_stored(record, stored_object(key=record.key))
+    return record
+
+
+def test_a_stored_record_cannot_fail_afterwards() -> None:
+    record = _stored_record()
+
+    with pytest.raises(InvalidTransition, match="STORED to FAILED"):
+        lifecycle.failed(record, "timeout", "late", LATER)
+    assert record.status == Status.STORED
+
+
+def test_an_unsafe_record_cannot_be_stored() -> None:
+    record = new_record()
+    _apply_result(record, image(is_image_safe=False, url=None), CREATED, PriceTable())
+
+    with pytest.raises(InvalidTransition, match="UNSAFE to STORED"):
+        lifecycle.stored(record, stored_object(key=record.key), LATER)
+
+
+def test_a_record_cannot_be_stored_under_another_key() -> None:
+    record = new_record()
+
+    with pytest.raises(InvalidTransition, match="another object"):
+        lifecycle.stored(record, stored_object(key="images/elsewhere.png"), LATER)
+
+
+def test_a_failed_record_can_still_be_stored_later() -> None:
+    record = new_record()
+    _apply_result(record, image(), CREATED, PriceTable())
+    _mark_failed(record, "truncated", "cut short")
+
+    _mark_stored(record, stored_object(key=record.key))
+
+    assert record.status == Status.STORED
+    assert record.open_status is None
+    assert record.failure_kind is None
+
+
+def test_a_transition_names_the_status_the_table_must_hold() -> None:
+    record = new_record()
+
+    transition = lifecycle.failed(record, "timeout", "slow", LATER)
+
+    assert (transition.before, transition.after) == (Status.PENDING, Status.FAILED)
+    assert record.status == Status.PENDING  # nothing changes until the transition is applied
+
+
+def test_an_unsaved_answer_is_written_together_with_the_next_change() -> None:
+    record = new_record()
+    answer = lifecycle.answered(record, image(seed=7), url_expires_at=LATER, cost_usd=0.06, now=LATER)
+    stored = lifecycle.stored(record, stored_object(key=record.key), LATER)
+
+    combined = answer.then(stored)
+
+    assert (combined.before, combined.after) == (Status.PENDING, Status.STORED)
+    assert combined.changes["seed"] == 7
+    assert combined.changes["sha256"] == "cd" * 32
+    assert combined.changes["original_url"] is None
+
+
+def test_transitions_that_do_not_follow_each_other_cannot_be_combined() -> None:
+    record = new_record()
+    unsafe = lifecycle.answered(
+        record, image(is_image_safe=False, url=None), url_expires_at=LATER, cost_usd=None, now=LATER
+    )
+    failed = lifecycle.failed(record, "timeout", "slow", LATER)
+
+    with pytest.raises(InvalidTransition):
+        unsafe.then(failed)
