@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from local_stack import apigw, sigv4
-from local_stack.functions import HttpRoute
 from local_stack.lambda_runtime import FunctionRuntime, InvocationError
 from local_stack.processes import BackgroundServer
+from local_stack.triggers.http import HttpRoute
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload limit
 access_log = logging.getLogger("local_stack.gateway")

@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 
 from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
 from local_stack.fault_proxy import FaultProxy
-from local_stack.functions import HttpRoute, load_functions
+from local_stack.functions import load_functions
 from local_stack.gateway import Gateway, GatewayConfig
 from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
 from local_stack.lambda_runtime import FunctionRuntime
 from local_stack.provision import provision
 from local_stack.sigv4 import CallerCredentials
 from local_stack.template import PROJECT_ROOT, Resolver, load_template
+from local_stack.triggers.http import HttpRoute
 
 STATE_DIR = PROJECT_ROOT / ".local"
 ENDPOINTS_FILE = STATE_DIR / "endpoints.json"

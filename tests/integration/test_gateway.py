@@ -16,12 +16,13 @@ import pytest
 import requests
 
 from local_stack.client import SigV4Auth
-from local_stack.functions import HttpRoute, load_functions
+from local_stack.functions import load_functions
 from local_stack.gateway import Gateway, GatewayConfig
 from local_stack.lambda_runtime import FunctionRuntime
 from local_stack.provision import provision
 from local_stack.stack import LocalStack
 from local_stack.template import Resolver, load_template
+from local_stack.triggers.http import HttpRoute
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
