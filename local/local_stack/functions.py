@@ -22,6 +22,8 @@ class FunctionSpec:
     environment: Mapping[str, str]
     layer_dirs: tuple[Path, ...]
     triggers: tuple[Trigger, ...] = field(default=())
+    # ReservedConcurrentExecutions: at most this many invocations at once, the rest throttled.
+    reserved_concurrency: int | None = None
 
     @property
     def function_name(self) -> str:
@@ -34,6 +36,15 @@ class FunctionSpec:
 
 def _merged(globals_: Mapping[str, Any], properties: Mapping[str, Any], key: str, default: Any) -> Any:
     return properties.get(key, globals_.get(key, default))
+
+
+def _reserved_concurrency(
+    resolver: Resolver, globals_: Mapping[str, Any], properties: Mapping[str, Any]
+) -> int | None:
+    declared = _merged(globals_, properties, "ReservedConcurrentExecutions", None)
+    # Resolved inside a mapping so that an AWS::NoValue (no reservation) drops out as it does in AWS.
+    resolved = resolver.resolve({"value": declared}).get("value")
+    return None if resolved is None else int(resolved)
 
 
 def load_functions(resolver: Resolver, base_dir: Path = PROJECT_ROOT) -> list[FunctionSpec]:
@@ -69,6 +80,7 @@ def load_functions(resolver: Resolver, base_dir: Path = PROJECT_ROOT) -> list[Fu
                 environment={key: str(value) for key, value in resolver.resolve(environment).items()},
                 layer_dirs=tuple(layer_dirs),
                 triggers=read_triggers(logical_id, properties.get("Events", {})),
+                reserved_concurrency=_reserved_concurrency(resolver, globals_, properties),
             )
         )
     return specs

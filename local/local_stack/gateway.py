@@ -20,7 +20,7 @@ from io import BufferedIOBase
 from typing import Any
 
 from local_stack import apigw, sigv4
-from local_stack.lambda_runtime import FunctionRuntime, InvocationError
+from local_stack.lambda_runtime import FunctionRuntime, InvocationError, InvocationThrottled
 from local_stack.processes import BackgroundServer
 from local_stack.triggers.http import HttpRoute
 
@@ -237,6 +237,10 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         )
         try:
             result: Any = config.runtimes[match.route].invoke(event)
+        except InvocationThrottled:
+            # Lambda throttled the call (reserved concurrency in use): the HTTP API gets no
+            # response from its integration and answers 503.
+            return apigw.error_reply(503, "Service Unavailable"), match.route.route_key
         except InvocationError:
             # API Gateway never passes a function's error details to the caller; a function
             # that errors or times out (within the integration's 30 s) is a 500 to it.

@@ -13,7 +13,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -433,3 +434,50 @@ def test_a_signed_payload_hash_must_be_the_hash_of_the_body_sent(gateway: tuple[
     assert requests.post(f"{url}/items", data=body, headers=signed, timeout=30).status_code == 201
     tampered = requests.post(f"{url}/items", data=b'{"a": 2}', headers=signed, timeout=30)
     assert tampered.status_code == 403
+
+
+# ---------------------------------------------------------------- reserved concurrency
+
+
+@pytest.fixture(scope="module")
+def reserved_gateway(
+    stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, SigV4Auth]]:
+    """The fixture function with ReservedConcurrentExecutions 1, behind a gateway of its own."""
+    resolver = Resolver(
+        load_template(FIXTURES / "template.yaml"), "fixture-reserved", "us-east-1", "123456789012"
+    )
+    provision(resolver, stack.aws)
+    [spec] = load_functions(resolver, base_dir=FIXTURES)
+    log_path = tmp_path_factory.mktemp("reserved") / "functions.log"
+    runtime = FunctionRuntime(
+        replace(spec, reserved_concurrency=1), stack.function_environment(), concurrency=2, log_path=log_path
+    )
+    config = GatewayConfig(
+        runtimes=dict.fromkeys(spec.routes, runtime),
+        callers={stack.caller.access_key_id: stack.caller},
+        region="us-east-1",
+    )
+    running = Gateway(config).start()
+    try:
+        yield running.url, SigV4Auth(stack.caller, "us-east-1")
+    finally:
+        running.stop()
+        runtime.close()
+
+
+def test_calls_over_the_reserved_concurrency_are_throttled_at_once_with_a_503(
+    reserved_gateway: tuple[str, SigV4Auth],
+) -> None:
+    url, auth = reserved_gateway
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(requests.get, f"{url}/slow", auth=auth, timeout=60)  # holds the one slot
+        time.sleep(0.5)
+        started = time.monotonic()
+        throttled = requests.get(f"{url}/items/1", auth=auth, timeout=30)
+        throttled_after = time.monotonic() - started
+        busy.result()
+    assert throttled.status_code == 503
+    assert throttled.json() == {"message": "Service Unavailable"}
+    assert throttled_after < 1  # refused, not queued behind the busy call
+    assert requests.get(f"{url}/items/1", auth=auth, timeout=30).status_code == 200  # the slot is free again

@@ -73,3 +73,25 @@ def test_an_http_api_event_without_path_or_method_fails_naming_the_event() -> No
         TemplateError, match="ThumbnailFunction event Get: an HttpApi event needs Path and Method"
     ):
         _load({"Get": {"Type": "HttpApi", "Properties": {"Path": "/thumbnails"}}})
+
+
+def _load_reserved(declared: Any, stage: str = "dev") -> int | None:
+    template = _template({})
+    template["Parameters"] = {"Stage": {"Type": "String", "Default": "dev"}, "Cap": {"Type": "Number"}}
+    template["Conditions"] = {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}}
+    template["Resources"]["ThumbnailFunction"]["Properties"]["ReservedConcurrentExecutions"] = declared
+    resolver = Resolver(
+        template, "stack", "us-east-1", "111122223333", parameter_overrides={"Stage": stage, "Cap": "3"}
+    )
+    [spec] = load_functions(resolver, base_dir=Path("/project"))
+    return spec.reserved_concurrency
+
+
+def test_reserved_concurrency_is_read_resolved_or_absent() -> None:
+    assert _load_reserved(5) == 5
+    assert _load_reserved({"Ref": "Cap"}) == 3
+    conditional = {"Fn::If": ["IsProd", {"Ref": "Cap"}, {"Ref": "AWS::NoValue"}]}
+    assert _load_reserved(conditional, stage="prod") == 3
+    assert _load_reserved(conditional, stage="dev") is None
+    [spec] = _load({})
+    assert spec.reserved_concurrency is None
