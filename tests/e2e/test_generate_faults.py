@@ -236,16 +236,26 @@ def test_a_second_request_with_the_key_while_the_first_runs_is_409(stack: LocalS
     assert ideogram_calls(stack) - before_calls == 1
 
 
-def test_the_idempotency_store_failing_is_503_and_ideogram_is_not_called(stack: LocalStack, tag: str) -> None:
+@pytest.mark.parametrize("replay", [False, True], ids=["first-call", "replay"])
+def test_the_idempotency_store_failing_is_503_and_ideogram_is_not_called(
+    stack: LocalStack, tag: str, replay: bool
+) -> None:
+    """The key's item (PK=IDEMPOTENCY#<function>) cannot be written. On a replay the conditional
+    PutItem is also how the stored reply is read (the failed condition returns the item), so a
+    failing PutItem covers both; no GetItem is made."""
+    key, body = f"store-down-{uuid.uuid4().hex}", {"prompt": "a locked gate", "tags": [tag]}
+    if replay:
+        assert generate_with_key(stack, key, **body).status_code == 201
+    records_before = records_tagged(stack, tag)
     save = _proxy(stack).inject(FaultRule(method="POST", target=r"\.PutItem$", body="IDEMPOTENCY#", **DENIED))
     before_calls = ideogram_calls(stack)
-    reply = generate_with_key(stack, f"store-down-{uuid.uuid4().hex}", prompt="a locked gate", tags=[tag])
+    reply = generate_with_key(stack, key, **body)
     assert save.failed >= 1
     assert reply.status_code == 503, reply.text
     assert int(reply.headers["Retry-After"]) > 0
     assert "unavailable" in reply.json()["message"]
     assert ideogram_calls(stack) == before_calls
-    assert records_tagged(stack, tag) == []
+    assert records_tagged(stack, tag) == records_before
 
 
 # -- timeouts while downloading an image ------------------------------------------------------------
