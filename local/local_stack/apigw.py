@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from local_stack.functions import HttpRoute
 from local_stack.sigv4 import VerifiedCaller
+from local_stack.triggers.http import HttpRoute
 
 _TEXT_TYPES = re.compile(
     r"^(text/|application/(json|xml|x-www-form-urlencoded|.*\+json|.*\+xml))", re.IGNORECASE

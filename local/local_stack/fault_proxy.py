@@ -1,18 +1,20 @@
 """An HTTP proxy in front of the AWS emulator that injects faults on request, for failure tests.
 
 Functions reach moto through it (AWS_ENDPOINT_URL); a rule makes matching requests fail with
-an HTTP error or a dropped connection, e.g. "the second S3 UploadPart" or "every DynamoDB
-PutItem". Everything else is forwarded untouched, so the failure happens on the wire, between
-the real client and the real emulator.
+an HTTP error or a dropped connection, e.g. "the second S3 UploadPart", "every DynamoDB
+PutItem" or "the PutItem whose body names IDEMPOTENCY#". Everything else is forwarded
+untouched, so the failure happens on the wire, between the real client and the real emulator.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from xml.sax.saxutils import escape
 
 import requests
 
@@ -23,26 +25,32 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 
 @dataclass
 class FaultRule:
-    """Fails requests whose method, path-and-query and X-Amz-Target match (regular expressions).
+    """Fails requests whose method, path-and-query, X-Amz-Target and body match (regular expressions).
 
-    `skip` matching requests pass first; then `times` of them fail (None: every one after).
-    `status` None drops the connection instead of answering.
+    `body`, when given, is searched in the raw request body (e.g. a DynamoDB key). `skip`
+    matching requests pass first; then `times` of them fail (None: every one after). `status`
+    None drops the connection instead of answering; otherwise the reply carries `error_code` as
+    its AWS error type (a code clients do not retry, like ResourceNotFoundException, makes the
+    failure immediate). `seen` and `failed` count matching and failed requests.
     """
 
     method: str = ".*"
     path: str = ".*"
     target: str = ".*"
+    body: str | None = None
     skip: int = 0
     times: int | None = None
     status: int | None = 500
+    error_code: str = "InternalFailure"
     seen: int = field(default=0, init=False)
     failed: int = field(default=0, init=False)
 
-    def matches(self, method: str, path: str, target: str) -> bool:
+    def matches(self, method: str, path: str, target: str, body: bytes = b"") -> bool:
         return bool(
             re.fullmatch(self.method, method)
             and re.search(self.path, path)
             and re.search(self.target, target)
+            and (self.body is None or re.search(self.body.encode("utf-8"), body))
         )
 
 
@@ -57,10 +65,10 @@ class _ProxyServer(ThreadingHTTPServer):
         self.session = requests.Session()
         self.ca_bundle = ca_bundle
 
-    def fault_for(self, method: str, path: str, target: str) -> FaultRule | None:
+    def fault_for(self, method: str, path: str, target: str, body: bytes) -> FaultRule | None:
         with self.lock:
             for rule in self.rules:
-                if not rule.matches(method, path, target):
+                if not rule.matches(method, path, target, body):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.skip or (rule.times is not None and rule.failed >= rule.times):
@@ -76,15 +84,25 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _forward(self) -> None:
         body = self._read_body()
-        rule = self.server.fault_for(self.command, self.path, self.headers.get("x-amz-target", ""))
+        target = self.headers.get("x-amz-target", "")
+        rule = self.server.fault_for(self.command, self.path, target, body)
         if rule is not None:
             if rule.status is None:
                 self.close_connection = True
                 self.connection.close()
                 return
-            payload = b'{"__type": "InternalFailure", "message": "injected fault"}'
+            # In the service's own error format, so clients see the rule's error code.
+            if target:  # JSON protocols (DynamoDB, Secrets Manager, ...) name the operation here
+                content_type = "application/json"
+                payload = json.dumps({"__type": rule.error_code, "message": "injected fault"}).encode()
+            else:  # S3's REST-XML
+                content_type = "application/xml"
+                payload = (
+                    f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(rule.error_code)}</Code>'
+                    "<Message>injected fault</Message></Error>"
+                ).encode()
             self.send_response(rule.status)
-            self.send_header("content-type", "application/json")
+            self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -1,4 +1,4 @@
-"""The template's Lambda functions as the local stack runs them: code, handler, settings, routes."""
+"""The template's Lambda functions as the local stack runs them: code, handler, settings, triggers."""
 
 from __future__ import annotations
 
@@ -8,16 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from local_stack.template import PROJECT_ROOT, Resolver, TemplateError, resources_of_type
-
-
-@dataclass(frozen=True)
-class HttpRoute:
-    method: str  # upper case, or ANY
-    path: str  # as declared, e.g. /generations/{id}
-
-    @property
-    def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+from local_stack.triggers import Trigger, read_triggers
+from local_stack.triggers.http import HttpRoute
 
 
 @dataclass(frozen=True)
@@ -29,33 +21,37 @@ class FunctionSpec:
     memory_mb: int
     environment: Mapping[str, str]
     layer_dirs: tuple[Path, ...]
-    routes: tuple[HttpRoute, ...] = field(default=())
+    triggers: tuple[Trigger, ...] = field(default=())
+    # ReservedConcurrentExecutions: at most this many invocations at once, the rest throttled.
+    reserved_concurrency: int | None = None
 
     @property
     def function_name(self) -> str:
         return self.logical_id
+
+    @property
+    def routes(self) -> tuple[HttpRoute, ...]:
+        return tuple(trigger for trigger in self.triggers if isinstance(trigger, HttpRoute))
 
 
 def _merged(globals_: Mapping[str, Any], properties: Mapping[str, Any], key: str, default: Any) -> Any:
     return properties.get(key, globals_.get(key, default))
 
 
-def _http_routes(events: Mapping[str, Any]) -> tuple[HttpRoute, ...]:
-    routes = []
-    for name, event in events.items():
-        if event.get("Type") != "HttpApi":
-            continue
-        properties = event.get("Properties", {})
-        if "Path" not in properties or "Method" not in properties:
-            raise TemplateError(f"HttpApi event {name} needs Path and Method locally")
-        routes.append(HttpRoute(method=str(properties["Method"]).upper(), path=str(properties["Path"])))
-    return tuple(routes)
+def _reserved_concurrency(
+    resolver: Resolver, globals_: Mapping[str, Any], properties: Mapping[str, Any]
+) -> int | None:
+    declared = _merged(globals_, properties, "ReservedConcurrentExecutions", None)
+    # Resolved inside a mapping so that an AWS::NoValue (no reservation) drops out as it does in AWS.
+    resolved = resolver.resolve({"value": declared}).get("value")
+    return None if resolved is None else int(resolved)
 
 
 def load_functions(resolver: Resolver, base_dir: Path = PROJECT_ROOT) -> list[FunctionSpec]:
     """Every AWS::Serverless::Function of the template, with Globals applied and intrinsics resolved.
 
-    CodeUri and ContentUri are relative to base_dir, the template's directory.
+    CodeUri and ContentUri are relative to base_dir, the template's directory. An event the local
+    stack cannot run raises TemplateError (see triggers/).
     """
     template = resolver.template
     globals_ = template.get("Globals", {}).get("Function", {})
@@ -83,7 +79,8 @@ def load_functions(resolver: Resolver, base_dir: Path = PROJECT_ROOT) -> list[Fu
                 memory_mb=int(_merged(globals_, properties, "MemorySize", 128)),
                 environment={key: str(value) for key, value in resolver.resolve(environment).items()},
                 layer_dirs=tuple(layer_dirs),
-                routes=_http_routes(properties.get("Events", {})),
+                triggers=read_triggers(logical_id, properties.get("Events", {})),
+                reserved_concurrency=_reserved_concurrency(resolver, globals_, properties),
             )
         )
     return specs

@@ -2,7 +2,8 @@
 
 Each environment is a separate process (its own os.environ, imports and cold start), serves
 one invocation at a time, is reused while warm, and is killed when an invocation overruns the
-function's timeout, as Lambda does.
+function's timeout, as Lambda does. A function's reserved concurrency is honoured as Lambda
+honours it: an invocation beyond it is throttled at once, never queued.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -31,6 +32,15 @@ class InvocationError(RuntimeError):
         self.kind = kind
 
 
+class InvocationThrottled(RuntimeError):
+    """Lambda refused the invocation: the function's reserved concurrency is all in use."""
+
+    def __init__(self, function_name: str, reserved: int) -> None:
+        super().__init__(
+            f"TooManyRequestsException: {function_name} is at its reserved concurrency ({reserved})"
+        )
+
+
 @dataclass
 class _Environment:
     process: subprocess.Popen[bytes]
@@ -38,7 +48,11 @@ class _Environment:
 
 
 class FunctionRuntime:
-    """The pool of execution environments of one function (at most `concurrency`)."""
+    """The pool of execution environments of one function (at most `concurrency`).
+
+    `concurrency` is this machine's limit: invocations beyond it wait for an environment. The
+    function's reserved concurrency is Lambda's: invocations beyond it are throttled.
+    """
 
     def __init__(
         self,
@@ -69,6 +83,7 @@ class FunctionRuntime:
         self._all: list[_Environment] = []
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
+        self._in_flight = 0  # invocations admitted and not yet finished, waiting ones included
 
     def _start_environment(self) -> _Environment:
         parent, child = socket.socketpair()
@@ -97,9 +112,26 @@ class FunctionRuntime:
             if environment in self._all:
                 self._all.remove(environment)
 
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        reserved = self.spec.reserved_concurrency
+        with self._lock:
+            if reserved is not None and self._in_flight >= reserved:
+                raise InvocationThrottled(self.spec.function_name, reserved)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
     def invoke(self, event: Mapping[str, Any], cold_start_allowance: float = 30.0) -> Any:
-        """Runs one invocation and returns the handler's result, or raises InvocationError."""
-        with self._slots:
+        """Runs one invocation and returns the handler's result.
+
+        Raises InvocationThrottled over the reserved concurrency, InvocationError when the
+        invocation returns no result.
+        """
+        with self._admitted(), self._slots:
             with self._lock:
                 environment = self._idle.pop() if self._idle else None
             # A cold environment also spends its init time; Lambda allows up to 10 s of init.

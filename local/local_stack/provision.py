@@ -1,9 +1,13 @@
-"""Creates the template's stateful resources (bucket, table, queues, buses) in the AWS emulator.
+"""Creates the template's AWS resources (bucket, table, queues, buses, alarms) in the AWS emulator.
 
 Each resource is created from its own definition in template.yaml: CloudFormation properties
 are translated one to one into the API calls CloudFormation itself would make. A property the
 translation does not know raises ProvisioningError, so a template change cannot be silently
 dropped locally.
+
+Functions and the HTTP API are not created in the emulator: the local stack runs them itself.
+Their local names are registered first, so a resource that refers to them (an alarm on a
+function's metrics) resolves to what the local stack runs.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_stack.aws_emulator import AwsEmulator
+from local_stack.gateway import GatewayConfig
 from local_stack.template import SUB_VARIABLE, Resolver, TemplateError
 
 
@@ -292,6 +297,81 @@ def create_event_bus(ctx: ProvisionContext, logical_id: str, properties: Mapping
     ctx.resolver.attributes[(logical_id, "Name")] = properties["Name"]
 
 
+# ---------------------------------------------------------------------------- CloudWatch
+
+_ALARM_PROPERTIES = {
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "Namespace",
+    "MetricName",
+    "Dimensions",
+    "Statistic",
+    "ExtendedStatistic",
+    "Period",
+    "Unit",
+    "Metrics",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ThresholdMetricId",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Tags",
+}
+_INTEGER_ALARM_PROPERTIES = ("Period", "EvaluationPeriods", "DatapointsToAlarm")
+_METRIC_QUERY_KEYS = {"Id", "Expression", "MetricStat", "Label", "Period", "ReturnData", "AccountId"}
+_METRIC_STAT_KEYS = {"Metric", "Period", "Stat", "Unit"}
+
+
+def _as_bool(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def _metric_query(alarm_id: str, query: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of an alarm's Metrics (a metric math or Metrics Insights query, or a metric)."""
+    _check_known(f"{alarm_id} metric {query.get('Id', '?')}", query, _METRIC_QUERY_KEYS)
+    converted = dict(query)
+    if "Period" in query:
+        converted["Period"] = int(query["Period"])
+    if "ReturnData" in query:
+        converted["ReturnData"] = _as_bool(query["ReturnData"])
+    if "MetricStat" in query:
+        stat = query["MetricStat"]
+        _check_known(f"{alarm_id} metric {query.get('Id', '?')} MetricStat", stat, _METRIC_STAT_KEYS)
+        converted["MetricStat"] = {**stat, "Period": int(stat["Period"])}
+    return converted
+
+
+def alarm_request(alarm_name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """An AWS::CloudWatch::Alarm's properties as the PutMetricAlarm API takes them."""
+    _check_known(alarm_name, properties, _ALARM_PROPERTIES)
+    request: dict[str, Any] = {**properties, "AlarmName": alarm_name}
+    for key in _INTEGER_ALARM_PROPERTIES:
+        if key in properties:
+            request[key] = int(properties[key])
+    if "Threshold" in properties:
+        request["Threshold"] = float(properties["Threshold"])
+    if "ActionsEnabled" in properties:
+        request["ActionsEnabled"] = _as_bool(properties["ActionsEnabled"])
+    if "Metrics" in properties:
+        request["Metrics"] = [_metric_query(alarm_name, query) for query in properties["Metrics"]]
+    return request
+
+
+def create_alarm(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    name = properties.get("AlarmName") or _physical_name(ctx.resolver.stack_name, logical_id, 255)
+    cloudwatch = ctx.client("cloudwatch")
+    cloudwatch.put_metric_alarm(**alarm_request(name, properties))
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    ctx.resolver.physical_ids[logical_id] = name
+    ctx.resolver.attributes[(logical_id, "Arn")] = alarm["AlarmArn"]
+
+
 # ------------------------------------------------------------------------------- driver
 
 Creator = Callable[["ProvisionContext", str, Mapping[str, Any]], None]
@@ -303,6 +383,14 @@ CREATORS: dict[str, Creator] = {
     "AWS::DynamoDB::Table": create_table,
     "AWS::SQS::Queue": create_queue,
     "AWS::Events::EventBus": create_event_bus,
+    "AWS::CloudWatch::Alarm": create_alarm,
+}
+
+# What the local stack runs itself, by the name it runs it under: a function under its logical
+# id (FunctionSpec.function_name), the HTTP API as the gateway's API id.
+LOCAL_NAMES: dict[str, Callable[[str], str]] = {
+    "AWS::Serverless::Function": lambda logical_id: logical_id,
+    "AWS::Serverless::HttpApi": lambda logical_id: GatewayConfig.api_id,
 }
 
 
@@ -337,8 +425,12 @@ def _pending_references(node: Any) -> set[str]:
 
 
 def provision(resolver: Resolver, aws: AwsEmulator) -> dict[str, str]:
-    """Creates every supported resource of the template in aws; returns logical id → physical id."""
+    """Creates every supported resource of the template in aws; returns their logical → physical ids."""
     ctx = ProvisionContext(resolver=resolver, aws=aws)
+    created: list[str] = []
+    for logical_id, resource in resolver.template["Resources"].items():
+        if resource.get("Type") in LOCAL_NAMES:
+            resolver.physical_ids[logical_id] = LOCAL_NAMES[resource["Type"]](logical_id)
     pending = {
         logical_id: resource
         for logical_id, resource in resolver.template["Resources"].items()
@@ -358,4 +450,5 @@ def provision(resolver: Resolver, aws: AwsEmulator) -> dict[str, str]:
                 continue
             properties = resolver.resolve(resource.get("Properties", {}))
             CREATORS[resource["Type"]](ctx, logical_id, properties)
-    return {logical_id: resolver.physical_ids[logical_id] for logical_id in resolver.physical_ids}
+            created.append(logical_id)
+    return {logical_id: resolver.physical_ids[logical_id] for logical_id in created}

@@ -7,6 +7,7 @@ credentials, recomputing the signature with botocore's own signer.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -78,6 +79,11 @@ def verify(
     missing = [name for name in signed_names if name not in lowered]
     if missing:
         raise SignatureError(f"Signed headers missing from the request: {', '.join(missing)}")
+    # botocore's signer takes a signed x-amz-content-sha256 as the payload hash on trust; AWS
+    # hashes the body it received (UNSIGNED-PAYLOAD is S3's alone), so a claim must match it.
+    claimed_hash = lowered.get("x-amz-content-sha256") if "x-amz-content-sha256" in signed_names else None
+    if claimed_hash is not None and claimed_hash != hashlib.sha256(body).hexdigest():
+        raise SignatureError("The request signature we calculated does not match the signature you provided")
     request = AWSRequest(
         method=method, url=url, data=body, headers={name: lowered[name] for name in signed_names}
     )

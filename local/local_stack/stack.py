@@ -16,13 +16,14 @@ from urllib.parse import urlsplit
 
 from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
 from local_stack.fault_proxy import FaultProxy
-from local_stack.functions import HttpRoute, load_functions
+from local_stack.functions import load_functions
 from local_stack.gateway import Gateway, GatewayConfig
 from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
 from local_stack.lambda_runtime import FunctionRuntime
 from local_stack.provision import provision
 from local_stack.sigv4 import CallerCredentials
 from local_stack.template import PROJECT_ROOT, Resolver, load_template
+from local_stack.triggers.http import HttpRoute
 
 STATE_DIR = PROJECT_ROOT / ".local"
 ENDPOINTS_FILE = STATE_DIR / "endpoints.json"
@@ -58,6 +59,9 @@ class StackOptions:
     ideogram_base_url: str | None = field(default_factory=lambda: os.environ.get("IDEOGRAM_BASE_URL") or None)
     ideogram_api_key: str | None = field(default_factory=lambda: os.environ.get("IDEOGRAM_API_KEY") or None)
     emulator_settings: EmulatorSettings | None = None
+    # As in AWS: the key is kept in a Secrets Manager secret (in the AWS emulator, named by the
+    # template's IdeogramApiKeySecretName) and the functions get no IDEOGRAM_API_KEY.
+    ideogram_key_from_secret: bool = False
     concurrency: int = 4
     # Where the emulator processes and the functions write their logs; None: this console.
     log_dir: Path | None = None
@@ -104,6 +108,20 @@ class LocalStack:
         assert self.gateway is not None, "the stack is not started"
         return self.gateway.url
 
+    @property
+    def ideogram_key_secret_name(self) -> str:
+        """The secret the functions read the key from (IDEOGRAM_API_KEY_SECRET_NAME)."""
+        assert self.resolver is not None, "the stack is not started"
+        return self.resolver.parameter("IdeogramApiKeySecretName")
+
+    def put_ideogram_key_secret(self, value: str) -> None:
+        """Creates the key's secret in the AWS emulator, or stores `value` as its current version."""
+        secrets_manager = self.aws.client("secretsmanager")
+        try:
+            secrets_manager.create_secret(Name=self.ideogram_key_secret_name, SecretString=value)
+        except secrets_manager.exceptions.ResourceExistsException:
+            secrets_manager.put_secret_value(SecretId=self.ideogram_key_secret_name, SecretString=value)
+
     def function_environment(self) -> dict[str, str]:
         """What every local execution environment gets on top of the template's own variables."""
         environment = {
@@ -114,9 +132,10 @@ class LocalStack:
             # No X-Ray daemon runs locally; traces would only be dropped with warnings.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "IDEOGRAM_BASE_URL": self.ideogram_url,
-            # Locally the key comes from the environment; in AWS from Secrets Manager.
-            "IDEOGRAM_API_KEY": self.ideogram_api_key,
         }
+        # Locally the key comes from the environment, unless it is kept in Secrets Manager as in AWS.
+        if not self.options.ideogram_key_from_secret:
+            environment["IDEOGRAM_API_KEY"] = self.ideogram_api_key
         # Image downloads are refused from any host but Ideogram's. An emulator on this machine
         # (the embedded one, or another named by IDEOGRAM_BASE_URL) is allowed only here, never
         # in the template; a remote IDEOGRAM_BASE_URL adds nothing.
@@ -143,6 +162,9 @@ class LocalStack:
             settings = self.options.emulator_settings or EmulatorSettings()
             self.emulator = start_emulator(settings, host=self.options.host, port=self.options.ideogram_port)
             progress(f"Ideogram emulator listening on {self.emulator.url}")
+        if self.options.ideogram_key_from_secret:
+            self.put_ideogram_key_secret(self.ideogram_api_key)
+            progress(f"Ideogram key stored in the secret {self.ideogram_key_secret_name}")
         routes: dict[HttpRoute, FunctionRuntime] = {}
         for spec in load_functions(self.resolver):
             log_path = self.options.log_dir / "functions.log" if self.options.log_dir else None

@@ -26,6 +26,7 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.validation.request.exceptions import RequestValidationError
+from openapi_core.validation.response.exceptions import DataValidationError
 
 import local_stack.ideogram
 from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
@@ -415,3 +416,32 @@ def test_safety_check_is_422(client: SpecClient) -> None:
 def test_unauthorised_is_401(client: SpecClient, headers: dict[str, str], spec_accepts: bool) -> None:
     _error(client.legacy({"prompt": "x"}, headers=headers, valid=spec_accepts), 401)
     _error(client.v3({"prompt": "x"}, headers=headers, valid=spec_accepts), 401)
+
+
+# -- fault switches that touch the generate reply -----------------------------------------------
+
+
+@pytest.mark.parametrize(("delta", "num_images", "returned"), [(-1, 3, 2), (-1, 1, 0), (2, 8, 10)])
+def test_fewer_or_more_images_than_asked_still_follow_the_spec(
+    client: SpecClient, emulator: RunningEmulator, delta: int, num_images: int, returned: int
+) -> None:
+    emulator.settings.return_images_delta = delta
+    try:
+        v3 = _data(client.v3({"prompt": "a lantern", "num_images": num_images}))
+        legacy = _data(client.legacy({"prompt": "a lantern", "num_images": num_images}))
+    finally:
+        emulator.settings.return_images_delta = 0
+    assert len(v3) == len(legacy) == returned
+
+
+@pytest.mark.parametrize("how", ["not_json", "breaks_schema"])
+def test_an_unreadable_reply_is_one_the_spec_refuses(
+    client: SpecClient, emulator: RunningEmulator, how: str
+) -> None:
+    emulator.settings.unreadable_response = how
+    try:
+        # SpecClient checks every response against the spec: this one must not pass.
+        with pytest.raises(DataValidationError):
+            client.v3({"prompt": "a lantern"})
+    finally:
+        emulator.settings.unreadable_response = None

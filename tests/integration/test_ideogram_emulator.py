@@ -182,6 +182,16 @@ def test_faults_are_readable_and_reset_restores_the_run_values(emulator: Running
         {"truncate_download": "yes"},
         {"fail_next": [{"status": 99}]},
         {"safety_pattern": "("},
+        {"return_images_delta": 9},
+        {"return_images_delta": True},
+        {"unreadable_response": "sometimes"},
+        {"image_faults": {"index": 0, "fault": "reset"}},
+        {"image_faults": [{"index": 0}]},
+        {"image_faults": [{"index": -1, "fault": "reset"}]},
+        {"image_faults": [{"index": 0, "fault": "explode"}]},
+        {"image_faults": [{"index": 0, "fault": "reset", "times": 0}]},
+        {"image_faults": [{"index": 0, "fault": "stall", "stall_seconds": 601}]},
+        {"image_faults": [{"index": 0, "fault": "truncate", "colour": "red"}]},
         [1, 2],
     ],
 )
@@ -278,6 +288,117 @@ def test_huge_image(emulator: RunningEmulator) -> None:
     image = Image.open(io.BytesIO(body))
     image.load()  # decodes: the padding is an ancillary chunk a PNG reader skips
     assert image.size == (1024, 1024)
+
+
+def test_ideogram_can_return_fewer_or_more_images_than_asked(emulator: RunningEmulator) -> None:
+    set_faults(emulator, return_images_delta=-1)
+    assert len(generate(emulator, num_images=3).json()["data"]) == 2
+    assert generate(emulator, num_images=1).json()["data"] == []  # never fewer than none
+    set_faults(emulator, return_images_delta=2)
+    data = generate(emulator, num_images=2).json()["data"]
+    assert len(data) == 4
+    assert len({image["url"] for image in data}) == 4
+    assert all(requests.get(image["url"], timeout=10).status_code == 200 for image in data)
+
+
+def test_unreadable_responses_are_200s_no_client_can_parse(emulator: RunningEmulator) -> None:
+    set_faults(emulator, unreadable_response="not_json")
+    cut = generate(emulator)
+    assert cut.status_code == 200
+    assert int(cut.headers["Content-Length"]) == len(cut.content)  # complete on the wire
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(cut.content)
+    set_faults(emulator, unreadable_response="breaks_schema")
+    renamed = generate(emulator)
+    assert renamed.status_code == 200
+    assert "data" not in renamed.json()
+    assert renamed.json()["images"][0]["url"]  # the images exist: the generation happened
+
+
+def test_generate_requests_are_counted(emulator: RunningEmulator) -> None:
+    def seen() -> int:
+        count: int = requests.get(f"{emulator.url}/_emulator/health", timeout=10).json()["generate_requests"]
+        return count
+
+    before = seen()
+    generate(emulator)
+    requests.post(emulator.url + V3, files={"prompt": (None, "a fox")}, timeout=10)  # 401, still a call
+    assert seen() == before + 2
+
+
+def _two_image_urls(emulator: RunningEmulator) -> list[str]:
+    response = generate(emulator, num_images=2)
+    assert response.status_code == 200, response.text
+    return [image["url"] for image in response.json()["data"]]
+
+
+def test_an_image_fault_hits_only_its_index_and_every_download_by_default(emulator: RunningEmulator) -> None:
+    set_faults(emulator, image_faults=[{"index": 1, "fault": "truncate"}])
+    first, second = _two_image_urls(emulator)
+    for _ in range(3):
+        assert requests.get(first, timeout=10).status_code == 200
+        with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
+            requests.get(second, timeout=10)
+    assert requests.head(second, timeout=10).status_code == 200  # HEAD shows a normal download
+
+
+def test_a_reset_fault_with_times_fails_that_many_downloads_of_each_image(emulator: RunningEmulator) -> None:
+    set_faults(emulator, image_faults=[{"index": 0, "fault": "reset", "times": 1}])
+    for url in (image_url(emulator), image_url(emulator, prompt="a grey heron")):  # counted per image
+        with pytest.raises(requests.exceptions.ChunkedEncodingError) as broken:
+            requests.get(url, timeout=10)
+        assert "reset" in str(broken.value).lower()
+        retried = requests.get(url, timeout=10)
+        assert retried.status_code == 200
+        assert int(retried.headers["Content-Length"]) == len(retried.content)
+        assert retried.content.startswith(PNG_SIGNATURE)
+
+
+def test_a_reset_cuts_the_body_where_asked(emulator: RunningEmulator) -> None:
+    url = image_url(emulator)
+    set_faults(emulator, image_faults=[{"index": 0, "fault": "reset", "after_bytes": 1000}])
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}")
+        response = connection.getresponse()
+        assert response.status == 200
+        received = response.read(1000)
+        with pytest.raises(ConnectionResetError):
+            response.read()
+    finally:
+        connection.close()
+    assert len(received) == 1000
+
+
+def test_a_wrong_content_type_fault_serves_html_the_given_number_of_times(emulator: RunningEmulator) -> None:
+    set_faults(emulator, image_faults=[{"index": 0, "fault": "wrong_content_type", "times": 2}])
+    url = image_url(emulator)
+    types = [requests.get(url, timeout=10).headers["Content-Type"] for _ in range(3)]
+    assert [kind.split(";")[0] for kind in types] == ["text/html", "text/html", "image/png"]
+
+
+def test_a_stall_fault_stops_sending_mid_body(emulator: RunningEmulator) -> None:
+    set_faults(
+        emulator, image_faults=[{"index": 0, "fault": "stall", "after_bytes": 4096, "stall_seconds": 20}]
+    )
+    url = image_url(emulator)
+    started = time.monotonic()
+    with requests.get(url, stream=True, timeout=(5, 0.5)) as response:
+        assert response.status_code == 200
+        received = bytearray()
+
+        def read_body() -> None:
+            for chunk in response.iter_content(1024):
+                received.extend(chunk)
+
+        with pytest.raises(requests.exceptions.ConnectionError, match="timed out"):
+            read_body()
+    assert len(received) == 4096
+    assert time.monotonic() - started < 5
+    # Rules are counted again from zero whenever image_faults is set; a reset removes them.
+    requests.post(f"{emulator.url}/_emulator/reset", timeout=10).raise_for_status()
+    assert requests.get(url, timeout=10).status_code == 200
 
 
 # -- the command line ----------------------------------------------------------------------------

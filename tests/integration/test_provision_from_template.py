@@ -12,9 +12,16 @@ from typing import Any
 
 import pytest
 
-from local_stack.provision import ProvisioningError, lifecycle_rule, local_bucket_policy, provision
+from local_stack.aws_emulator import LOCAL_ACCOUNT_ID
+from local_stack.provision import (
+    ProvisioningError,
+    alarm_request,
+    lifecycle_rule,
+    local_bucket_policy,
+    provision,
+)
 from local_stack.stack import LocalStack
-from local_stack.template import Resolver, load_template
+from local_stack.template import Resolver, load_template, resources_of_type
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -115,3 +122,89 @@ def test_an_unsupported_property_stops_provisioning(stack: LocalStack) -> None:
     template = {"Resources": {"Odd": {"Type": "AWS::SQS::Queue", "Properties": {"Unheard": 1}}}}
     with pytest.raises(ProvisioningError, match="Unheard"):
         provision(Resolver(template, "odd", "us-east-1", "123456789012"), stack.aws)
+
+
+def _alarms(stack: LocalStack, prefix: str) -> dict[str, dict[str, Any]]:
+    pages = _client(stack, "cloudwatch").get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
+    return {alarm["AlarmName"]: alarm for page in pages for alarm in page["MetricAlarms"]}
+
+
+def test_alarms_are_created_as_the_template_declares(stack: LocalStack) -> None:
+    assert stack.resolver is not None
+    declared = {
+        logical_id: _properties(stack, logical_id)
+        for logical_id in resources_of_type(stack.resolver.template, "AWS::CloudWatch::Alarm")
+    }
+    created = _alarms(stack, f"{stack.options.stack_name}-")
+    assert set(created) == {properties["AlarmName"] for properties in declared.values()}
+    for properties in declared.values():
+        alarm = created[properties["AlarmName"]]
+        assert alarm["Threshold"] == float(properties["Threshold"])
+        for key in ("ComparisonOperator", "EvaluationPeriods", "TreatMissingData", "AlarmDescription"):
+            assert alarm[key] == properties[key], (properties["AlarmName"], key)
+        for key in ("Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Period"):
+            assert alarm.get(key) == properties.get(key), (properties["AlarmName"], key)
+        assert alarm["Dimensions"] == properties.get("Dimensions", []), properties["AlarmName"]
+        if "Metrics" in properties:
+            assert [(query["Id"], query["Expression"], query["Period"]) for query in alarm["Metrics"]] == [
+                (query["Id"], query["Expression"], query["Period"]) for query in properties["Metrics"]
+            ]
+        # No AlarmTopicArn by default: the alarms exist and change state, but notify nobody.
+        assert alarm["AlarmActions"] == alarm["OKActions"] == []
+
+    by_metric = {alarm.get("MetricName"): alarm for alarm in created.values()}
+    spend = by_metric["EstimatedCostUsd"]
+    assert (spend["Namespace"], spend["Statistic"], spend["Period"]) == ("IdeogramAssets", "Sum", 86400)
+    assert spend["Threshold"] == float(stack.resolver.parameter("DailySpendAlarmUsd"))
+    # The function alarms watch the functions the local stack runs, under the names it runs them.
+    watched = {
+        dimension["Value"]
+        for alarm in created.values()
+        if alarm.get("Namespace") == "AWS/Lambda"
+        for dimension in alarm["Dimensions"]
+    }
+    assert watched == set(stack.runtimes)
+    [failures] = [alarm for alarm in created.values() if alarm.get("Metrics")]
+    assert "SUM(Failures)" in failures["Metrics"][0]["Expression"]
+
+
+def test_alarms_notify_the_topic_named_by_the_parameter(stack: LocalStack) -> None:
+    # The topic lives outside the stack, as an operations topic does in AWS.
+    topic = _client(stack, "sns").create_topic(Name="ops-alarms")["TopicArn"]
+    resolver = Resolver(
+        load_template(),
+        "alarm-topic",
+        stack.options.region,
+        LOCAL_ACCOUNT_ID,
+        parameter_overrides={"AlarmTopicArn": topic, "DailySpendAlarmUsd": "5"},
+    )
+    provision(resolver, stack.aws)
+
+    created = _alarms(stack, "alarm-topic-")
+    assert len(created) == len(resources_of_type(resolver.template, "AWS::CloudWatch::Alarm"))
+    for alarm in created.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [topic], alarm["AlarmName"]
+    assert created["alarm-topic-daily-spend"]["Threshold"] == 5.0
+
+
+def test_alarm_properties_translate_to_put_metric_alarm() -> None:
+    request = alarm_request(
+        "a",
+        {
+            "Metrics": [{"Id": "m", "Expression": "SELECT 1", "Period": "300", "ReturnData": "true"}],
+            "Threshold": "2.5",
+            "EvaluationPeriods": "3",
+            "ActionsEnabled": "false",
+        },
+    )
+    assert request == {
+        "AlarmName": "a",
+        "Metrics": [{"Id": "m", "Expression": "SELECT 1", "Period": 300, "ReturnData": True}],
+        "Threshold": 2.5,
+        "EvaluationPeriods": 3,
+        "ActionsEnabled": False,
+    }
+    with pytest.raises(ProvisioningError, match="Unheard"):
+        alarm_request("a", {"Unheard": 1})
+    with pytest.raises(ProvisioningError, match="Unheard"):
+        alarm_request("a", {"Metrics": [{"Id": "m", "Unheard": 1}]})

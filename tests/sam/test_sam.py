@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,6 +215,46 @@ def test_validate_lint_offline(sam_app_dir: Path, config_env: str) -> None:
         env=sam_env(sam_app_dir, offline=True),
     )
     assert proc.returncode == 0, describe(proc)
+
+
+def _override_problem(parameter: dict[str, Any] | None, value: str) -> str | None:
+    """Why CloudFormation would refuse value for parameter, or None if it takes it."""
+    if parameter is None:
+        return "not a template parameter"
+    if "AllowedValues" in parameter and value not in {str(item) for item in parameter["AllowedValues"]}:
+        return f"not one of {parameter['AllowedValues']}"
+    if parameter.get("Type") == "Number":
+        number = float(value)
+        if "MinValue" in parameter and number < float(parameter["MinValue"]):
+            return f"below MinValue {parameter['MinValue']}"
+        if "MaxValue" in parameter and number > float(parameter["MaxValue"]):
+            return f"above MaxValue {parameter['MaxValue']}"
+    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
+        return f"does not match {parameter['AllowedPattern']}"
+    return None
+
+
+def test_samconfig_parameter_overrides_fit_the_template(source_template: dict[str, Any]) -> None:
+    # `sam deploy` would fail only at deploy time on a misspelt name or an out-of-range value.
+    config = tomllib.loads((REPO / "samconfig.toml").read_text(encoding="utf-8"))
+    parameters = source_template["Parameters"]
+    checked = 0
+    problems = []
+    for env_name, commands in config.items():
+        if not isinstance(commands, dict):
+            continue  # `version`
+        for command, section in commands.items():
+            overrides = section.get("parameters", {}).get("parameter_overrides")
+            if overrides is None:
+                continue
+            for override in overrides.split():
+                name, _, value = override.partition("=")
+                checked += 1
+                problem = _override_problem(parameters.get(name), value)
+                if problem:
+                    problems.append(f"[{env_name}.{command}] {name}={value}: {problem}")
+    assert checked, "samconfig.toml sets no parameter_overrides"
+    assert not problems, "\n".join(problems)
 
 
 def test_template_targets_lambda_python313_arm64(source_template: dict[str, Any]) -> None:

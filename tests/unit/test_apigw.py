@@ -6,8 +6,8 @@ import base64
 import json
 
 from local_stack.apigw import build_event, build_reply, match_route
-from local_stack.functions import HttpRoute
 from local_stack.sigv4 import VerifiedCaller
+from local_stack.triggers.http import HttpRoute
 
 ROUTES = [
     HttpRoute("GET", "/items/{id}"),

@@ -1,12 +1,16 @@
-"""The template reader resolves the intrinsics the local stack relies on, and refuses the rest."""
+"""The template reader resolves the intrinsics the local stack relies on, and refuses the rest;
+the product template's spend and health guards (alarms, reserved concurrency) are wired as intended."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from local_stack.template import Resolver, TemplateError, load_template
+from ideogram_assets.ideogram.errors import IdeogramRejected, IdeogramRequestError
+from local_stack.template import Resolver, TemplateError, load_template, resources_of_type
 
 TEMPLATE = {
     "Parameters": {"Stage": {"Type": "String", "Default": "dev"}},
@@ -75,3 +79,156 @@ def test_product_template_loads() -> None:
     template = load_template()
     assert template["Globals"]["Function"]["Runtime"].startswith("python3.1")
     assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
+
+
+# ------------------------------------------------------------------- product template: guards
+
+PRODUCT = load_template()
+RESOURCES: dict[str, Any] = PRODUCT["Resources"]
+ALARMS = resources_of_type(PRODUCT, "AWS::CloudWatch::Alarm")
+FUNCTIONS = resources_of_type(PRODUCT, "AWS::Serverless::Function")
+GLOBAL_VARIABLES = PRODUCT["Globals"]["Function"]["Environment"]["Variables"]
+NAMESPACE = GLOBAL_VARIABLES["POWERTOOLS_METRICS_NAMESPACE"]
+SERVICE = GLOBAL_VARIABLES["POWERTOOLS_SERVICE_NAME"]
+TOPIC_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+# SCHEMA("Namespace", dimension, ...) of a Metrics Insights query.
+_SCHEMA = re.compile(r'SCHEMA\("(?P<namespace>[^"]+)",(?P<dimensions>[^)]*)\)')
+
+
+def _function_setting(function_id: str, key: str) -> Any:
+    """A function's property, or the Globals one when it has none (as SAM applies them)."""
+    return FUNCTIONS[function_id]["Properties"].get(key, PRODUCT["Globals"]["Function"].get(key))
+
+
+def _lambda_alarms(function_id: str) -> dict[str, dict[str, Any]]:
+    """Metric name → alarm properties, for the AWS/Lambda alarms on one function."""
+    found: dict[str, dict[str, Any]] = {}
+    for alarm in ALARMS.values():
+        properties = alarm["Properties"]
+        if properties.get("Namespace") == "AWS/Lambda" and properties.get("Dimensions") == [
+            {"Name": "FunctionName", "Value": {"Ref": function_id}}
+        ]:
+            assert properties["MetricName"] not in found, (
+                f"two {properties['MetricName']} alarms on {function_id}"
+            )
+            found[properties["MetricName"]] = properties
+    return found
+
+
+def _alarm_on(metric_name: str) -> dict[str, Any]:
+    [properties] = [
+        alarm["Properties"]
+        for alarm in ALARMS.values()
+        if alarm["Properties"].get("MetricName") == metric_name
+    ]
+    return properties  # type: ignore[no-any-return]
+
+
+def _product_resolver(**overrides: str) -> Resolver:
+    resolver = Resolver(PRODUCT, "stack", "eu-west-1", "111122223333", parameter_overrides=overrides)
+    for logical_id in RESOURCES:
+        resolver.physical_ids[logical_id] = f"stack-{logical_id}"
+    return resolver
+
+
+def test_every_function_has_errors_throttles_and_duration_alarms() -> None:
+    assert set(FUNCTIONS) >= {"GenerateFunction", "QueryFunction"}
+    for function_id in FUNCTIONS:
+        alarms = _lambda_alarms(function_id)
+        assert set(alarms) == {"Errors", "Throttles", "Duration"}, function_id
+        for metric in ("Errors", "Throttles"):
+            assert alarms[metric]["Statistic"] == "Sum"
+            assert alarms[metric]["Threshold"] == 1
+            assert alarms[metric]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_duration_alarms_fire_at_80_percent_of_each_functions_timeout() -> None:
+    for function_id in FUNCTIONS:
+        duration = _lambda_alarms(function_id)["Duration"]
+        timeout_ms = int(_function_setting(function_id, "Timeout")) * 1000
+        assert duration["Threshold"] == pytest.approx(0.8 * timeout_ms), function_id
+        assert duration["ComparisonOperator"] == "GreaterThanThreshold"
+        assert duration.get("ExtendedStatistic") == "p99" or duration.get("Statistic") == "Maximum"
+
+
+def test_spend_alarm_sums_a_day_of_estimated_cost_against_the_parameter() -> None:
+    spend = _alarm_on("EstimatedCostUsd")
+    assert spend["Threshold"] == {"Ref": "DailySpendAlarmUsd"}
+    assert (spend["Statistic"], spend["Period"], spend["EvaluationPeriods"]) == ("Sum", 86400, 1)
+    # Powertools Metrics emits it under the namespace with the service as its only dimension.
+    assert spend["Namespace"] == NAMESPACE
+    assert spend["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    assert PRODUCT["Parameters"]["DailySpendAlarmUsd"]["Type"] == "Number"
+    resolved = _product_resolver(DailySpendAlarmUsd="7.5").resolve(spend)
+    assert float(resolved["Threshold"]) == 7.5
+
+
+def test_failures_alarm_sums_every_kind_but_the_callers_own_faults() -> None:
+    [failures] = [alarm["Properties"] for alarm in ALARMS.values() if "Metrics" in alarm["Properties"]]
+    [query] = failures["Metrics"]
+    assert query["ReturnData"] is True
+    expression = " ".join(query["Expression"].split())
+    assert expression.startswith("SELECT SUM(Failures) FROM SCHEMA(")
+    # single_metric emits Failures with the dimensions kind and service: the query names both.
+    schema = _SCHEMA.search(expression)
+    assert schema is not None, expression
+    assert schema["namespace"] == NAMESPACE
+    assert {name.strip() for name in schema["dimensions"].split(",")} == {"kind", "service"}
+    assert f"service = '{SERVICE}'" in expression
+    caller_faults = {
+        IdeogramRequestError(["bad"]).kind,
+        IdeogramRejected("bad", status=400).kind,
+        IdeogramRejected("unsafe", status=422).kind,
+    }
+    assert set(re.findall(r"kind != '([^']+)'", expression)) == caller_faults
+
+
+def test_api_5xx_alarm_watches_the_http_api() -> None:
+    api = _alarm_on("5xx")
+    assert api["Namespace"] == "AWS/ApiGateway"
+    assert api["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+    assert RESOURCES["HttpApi"]["Type"] == "AWS::Serverless::HttpApi"
+
+
+def test_every_alarm_notifies_the_optional_topic_and_ignores_missing_data() -> None:
+    assert PRODUCT["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+    assert PRODUCT["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    assert len(ALARMS) == 3 * len(FUNCTIONS) + 3
+    for alarm_id, alarm in ALARMS.items():
+        properties = alarm["Properties"]
+        assert properties["AlarmActions"] == TOPIC_ACTIONS, alarm_id
+        assert properties["OKActions"] == TOPIC_ACTIONS, alarm_id
+        assert "InsufficientDataActions" not in properties, alarm_id
+        assert properties["TreatMissingData"] == "notBreaching", alarm_id
+        assert properties["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-"), alarm_id
+    topic = "arn:aws:sns:eu-west-1:111122223333:ops"
+    some_alarm = next(iter(ALARMS.values()))["Properties"]
+    assert "AlarmActions" not in _product_resolver().resolve(some_alarm)
+    notified = _product_resolver(AlarmTopicArn=topic).resolve(some_alarm)
+    assert notified["AlarmActions"] == notified["OKActions"] == [topic]
+
+
+def test_generate_concurrency_comes_from_the_parameter_and_zero_reserves_nothing() -> None:
+    declared = FUNCTIONS["GenerateFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert declared == {
+        "Fn::If": [
+            "ReservesGenerateConcurrency",
+            {"Ref": "GenerateReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    parameter = PRODUCT["Parameters"]["GenerateReservedConcurrency"]
+    assert parameter["Type"] == "Number"
+    assert parameter["MinValue"] == 0
+    # Ideogram runs 10 images at once per organisation by default; each call asks for at least one.
+    assert 1 <= parameter["Default"] <= 10
+    properties = {"ReservedConcurrentExecutions": declared}
+    assert _product_resolver().resolve(properties) == {
+        "ReservedConcurrentExecutions": str(parameter["Default"])
+    }
+    assert _product_resolver(GenerateReservedConcurrency="3").resolve(properties) == {
+        "ReservedConcurrentExecutions": "3"
+    }
+    assert _product_resolver(GenerateReservedConcurrency="0").resolve(properties) == {}

@@ -123,11 +123,15 @@ def expand_prompt(prompt: str, magic_prompt: str) -> str:
     return f"{prompt.rstrip(' .')}, with {_MAGIC_SUFFIXES[digest[0] % len(_MAGIC_SUFFIXES)]}."
 
 
-def seeds(request: GenerationRequest) -> list[int]:
-    """A requested seed is used for the first image and counted up for the rest, so images differ."""
+def seeds(request: GenerationRequest, count: int | None = None) -> list[int]:
+    """A requested seed is used for the first image and counted up for the rest, so images differ.
+
+    `count` images (default: as many as requested; Ideogram may return another number).
+    """
+    count = request.num_images if count is None else count
     if request.seed is None:
-        return [secrets.randbelow(MAX_SEED + 1) for _ in range(request.num_images)]
-    return [(request.seed + index) % (MAX_SEED + 1) for index in range(request.num_images)]
+        return [secrets.randbelow(MAX_SEED + 1) for _ in range(count)]
+    return [(request.seed + index) % (MAX_SEED + 1) for index in range(count)]
 
 
 def created_now() -> str:
@@ -136,16 +140,25 @@ def created_now() -> str:
 
 
 def generate(
-    request: GenerationRequest, *, unsafe: bool, store: ImageStore, url_for: Callable[[str], str]
+    request: GenerationRequest,
+    *,
+    unsafe: bool,
+    store: ImageStore,
+    url_for: Callable[[str], str],
+    count: int | None = None,
 ) -> dict[str, Any]:
-    """The response body; unsafe images get `is_image_safe: false` and a null url (nothing stored)."""
+    """The response body; unsafe images get `is_image_safe: false` and a null url (nothing stored).
+
+    `count` is how many images data[] holds (default: the number requested).
+    """
     prompt = expand_prompt(request.prompt, request.magic_prompt)
     data: list[dict[str, Any]] = []
-    for seed in seeds(request):
+    for index, seed in enumerate(seeds(request, count)):
         url: str | None = None
         if not unsafe:
             # Rendered from the prompt as sent, so Magic Prompt does not change the pixels.
-            url = url_for(store.add(ImageRecord(request.prompt, seed, request.width, request.height)))
+            image = ImageRecord(request.prompt, seed, request.width, request.height, index=index)
+            url = url_for(store.add(image))
         data.append(
             {
                 "url": url,

@@ -9,8 +9,10 @@ import io
 import json
 import re
 import secrets
+import select
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -27,7 +29,13 @@ from werkzeug.http import parse_options_header
 
 from local_stack.ideogram.generation import GenerationError, generate, legacy_request, v3_request
 from local_stack.ideogram.images import padded_png
-from local_stack.ideogram.settings import EmulatorSettings, apply_faults, fault_view, snapshot_faults
+from local_stack.ideogram.settings import (
+    DEFAULT_STALL_SECONDS,
+    EmulatorSettings,
+    apply_faults,
+    fault_view,
+    snapshot_faults,
+)
 from local_stack.ideogram.signing import EPHEMERAL_PREFIX, UrlRefused, UrlSigner
 from local_stack.ideogram.spec import FormError, OpenApiSpec, SpecError, ideogram_spec
 from local_stack.ideogram.store import ImageStore, InflightLimiter
@@ -41,6 +49,7 @@ _IMAGE_PATH = re.compile(rf"^{re.escape(EPHEMERAL_PREFIX)}(?P<id>[A-Za-z0-9_-]{{
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _MAX_BODY_BYTES = 32 * 1024 * 1024  # style/character references are capped at 10 MB by Ideogram
 _UNPACED_STEP = 256 * 1024
+_STALL_POLL_SECONDS = 0.2
 _INFLIGHT_BODY = {
     "error": "Too many in-flight image generations for this organisation; retry later.",
     "reject_reason": "inflight_limit",
@@ -72,14 +81,36 @@ class EmulatorState:
         self.lock = threading.Lock()  # serialises fault updates and consumption of fail_next
         self.log_lock = threading.Lock()
         self.url = ""
+        self.generate_requests = 0  # every request to a generate route, answered or refused
+        # (image id, position of the rule in image_faults) → downloads that rule has failed so far.
+        self.image_fault_uses: dict[tuple[str, int], int] = {}
 
     def next_scripted(self) -> dict[str, Any] | None:
         with self.lock:
             return self.settings.fail_next.pop(0) if self.settings.fail_next else None
 
+    def count_generate_request(self) -> None:
+        with self.lock:
+            self.generate_requests += 1
+
+    def take_image_fault(self, image_id: str, index: int) -> dict[str, Any] | None:
+        """The first image_faults rule for this image's index with failures left, now used once."""
+        with self.lock:
+            for position, rule in enumerate(self.settings.image_faults):
+                if rule["index"] != index:
+                    continue
+                used = self.image_fault_uses.get((image_id, position), 0)
+                if rule.get("times") is not None and used >= rule["times"]:
+                    continue
+                self.image_fault_uses[(image_id, position)] = used + 1
+                return rule
+        return None
+
     def update_faults(self, updates: Mapping[str, Any]) -> dict[str, Any]:
         with self.lock:
             apply_faults(self.settings, updates)
+            if "image_faults" in updates:
+                self.image_fault_uses.clear()  # new rules count from zero
             return fault_view(self.settings)
 
     def reset_faults(self) -> dict[str, Any]:
@@ -258,7 +289,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == RESET_PATH:
             self._send_json(200, self.state.reset_faults())
         elif path == HEALTH_PATH:
-            self._send_json(200, {"status": "ok", "inflight_images": self.state.inflight.in_use})
+            with self.state.lock:
+                requests_seen = self.state.generate_requests
+            health = {"status": "ok", "inflight_images": self.state.inflight.in_use}
+            self._send_json(200, health | {"generate_requests": requests_seen})
         else:
             self._generate(path)
 
@@ -320,6 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _generate(self, path: str) -> None:
         state, settings = self.state, self.state.settings
+        state.count_generate_request()
         if not self._authorized():
             return
         try:
@@ -360,10 +395,27 @@ class _Handler(BaseHTTPRequestHandler):
                 unsafe=unsafe,
                 store=state.store,
                 url_for=lambda image_id: state.signer.url(base_url, image_id, time.time(), ttl),
+                count=max(0, request.num_images + settings.return_images_delta),
             )
         finally:
             state.inflight.release(request.num_images)
+        if settings.unreadable_response is not None:
+            self._send_unreadable(settings.unreadable_response, response)
+            return
         self._send_checked(path, 200, response)
+
+    def _send_unreadable(self, how: str, response: Mapping[str, Any]) -> None:
+        """A 200 whose body no client can read: generated (and, at Ideogram, billed) all the same."""
+        if how == "not_json":
+            text = json.dumps(response)
+            payload = text[: len(text) // 2].encode("utf-8")  # as if cut short by a broken proxy
+        else:  # "breaks_schema": the images under another name, as after an unannounced API change
+            payload = json.dumps({"created": response["created"], "images": response["data"]}).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _send_checked(self, path: str, status: int, body: Mapping[str, Any]) -> None:
         """Send a generate response, refusing (500) to send one the spec's schema for it rejects."""
@@ -400,8 +452,11 @@ class _Handler(BaseHTTPRequestHandler):
         if record is None:
             self._send_json(404, {"error": "no such image"})
             return
+        # HEAD shows the headers of a normal download and uses up no fault.
+        fault = self.state.take_image_fault(image_id, record.index) if self.command == "GET" else None
+        kind = None if fault is None else fault["fault"]
         pieces: Iterable[bytes]
-        if settings.wrong_content_type:
+        if settings.wrong_content_type or kind == "wrong_content_type":
             page = b"<!doctype html><title>Oops</title><p>Not an image.</p>"
             content_type, size, pieces = "text/html; charset=utf-8", len(page), (page,)
         elif settings.huge_image_bytes > 0:
@@ -418,11 +473,44 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
         limit = None
-        if settings.truncate_download:
-            # Promise `size` bytes, send half, hang up: the client must notice the short body.
-            limit = size // 2
+        if settings.truncate_download or kind in ("truncate", "reset", "stall"):
+            # Promise `size` bytes, send part of them, then hang up, reset or stall: the client
+            # must notice the short body.
+            after = size // 2 if fault is None else fault.get("after_bytes", size // 2)
+            limit = min(after, size - 1)
             self.close_connection = True
         self._stream(pieces, settings.download_bandwidth_bps, limit)
+        if kind == "reset":
+            self._reset_connection()
+        elif kind == "stall":
+            assert fault is not None
+            self._stall(float(fault.get("stall_seconds", DEFAULT_STALL_SECONDS)))
+
+    def _reset_connection(self) -> None:
+        """Abort with a TCP RST (SO_LINGER 0), as a crashed server or a middlebox would."""
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # rfile holds a reference to the socket: only once it is closed does close() really
+        # close (and reset) the connection. The server's own shutdown then finds it closed.
+        self.rfile.close()
+        self.connection.close()
+
+    def _stall(self, seconds: float) -> None:
+        """Send nothing more for `seconds` (ended early when the client hangs up), then close."""
+        self.close_connection = True
+        self.wfile.flush()
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], min(left, _STALL_POLL_SECONDS))
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # the client closed its side: nobody is waiting any more
+            except OSError:
+                return
+            time.sleep(min(left, _STALL_POLL_SECONDS))  # it sent something; keep ignoring it
 
     def _stream(self, pieces: Iterable[bytes], bandwidth_bps: int, limit: int | None) -> None:
         """Write the body piece by piece, sleeping as needed to stay under `bandwidth_bps`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from local_stack.ideogram.images import render_png
 
@@ -18,6 +18,9 @@ class ImageRecord:
     seed: int
     width: int
     height: int
+    # Position in its generate reply's data[], for per-image faults; not part of the pixels, so
+    # it is left out of equality and hashing (records are also the render cache's keys).
+    index: int = field(default=0, compare=False)
 
 
 class ImageStore:

@@ -1,0 +1,3 @@
+from ideogram_assets_cli.app import main
+
+main()

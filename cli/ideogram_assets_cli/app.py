@@ -1,0 +1,275 @@
+"""The `ideogram-assets` commands: one per user task, tables for people, --json for scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ideogram_assets.ideogram import ColorPalettePreset, MagicPrompt, ModelVersion, RenderingSpeed, StyleType
+from ideogram_assets.ideogram.spec_values import MAX_IMAGES, MAX_SEED
+from ideogram_assets_cli import __version__
+from ideogram_assets_cli.errors import CliError
+from ideogram_assets_cli.exit_codes import ExitCode, exit_code_for_status, exit_codes_help
+from ideogram_assets_cli.generation_body import GenerateOptions, generation_body, new_idempotency_key
+from ideogram_assets_cli.output import Output
+from ideogram_assets_cli.render import generations_table, record_panel
+from ideogram_assets_cli.target import API_ENV, ENDPOINTS_ENV, resolve_target
+
+if TYPE_CHECKING:
+    from ideogram_assets_cli.api_client import ApiClient, ApiReply
+
+EXIT_CODES_HELP = exit_codes_help()
+
+app = typer.Typer(
+    name="ideogram-assets",
+    help=(
+        "Generate images with Ideogram through the ideogram-assets API and look up their stored records.\n\n"
+        "Talks to the local stack started by `make up` (its .local/endpoints.json, found from the current "
+        "directory upward) unless --api names a deployed API, which is signed with SigV4 using the "
+        "standard AWS credentials (--profile, AWS_PROFILE, environment variables, SSO...)."
+    ),
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    # Errors are one clear line on stderr (see _run), never a traceback.
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+TARGET = "Target"
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print the API's JSON body on stdout and nothing else (progress on stderr)."),
+]
+ApiOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        envvar=API_ENV,
+        help="URL of a deployed API (its ApiUrl output); requests are SigV4-signed with AWS credentials.",
+        rich_help_panel=TARGET,
+    ),
+]
+EndpointsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--endpoints",
+        envvar=ENDPOINTS_ENV,
+        help="The local stack's endpoints file (default: .local/endpoints.json here or above).",
+        rich_help_panel=TARGET,
+        show_default=False,
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="AWS profile for --api (default: the AWS credential chain).", rich_help_panel=TARGET
+    ),
+]
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="Region to sign for with --api (default: the execute-api hostname's, else AWS_REGION/profile).",
+        rich_help_panel=TARGET,
+    ),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option("--timeout", min=1, help="Seconds to wait for the API's answer.", rich_help_panel=TARGET),
+]
+
+
+def _choice_option(name: str, choices: type[StrEnum], help_text: str) -> Any:
+    """An option taking one of an API enum's values, in any case; help lists them as the API spells them."""
+    return typer.Option(name, case_sensitive=False, metavar="|".join(choices), help=help_text)
+
+
+def _run(output: Output, action: Callable[[], ExitCode]) -> None:
+    """Runs a command: every failure becomes a message on stderr and an exit code, never a trace."""
+    try:
+        code = action()
+    except CliError as error:
+        output.error(error)
+        code = error.code
+    except Exception as error:  # a bug or an answer we did not foresee: still no traceback
+        output.error(CliError(f"unexpected error: {type(error).__name__}: {error}", ExitCode.UNEXPECTED))
+        code = ExitCode.UNEXPECTED
+    raise typer.Exit(int(code))
+
+
+def _client(
+    api: str | None, endpoints: Path | None, profile: str | None, region: str | None, timeout: float
+) -> ApiClient:
+    # requests and botocore's signer load only when a command calls the API: --help stays quick.
+    from ideogram_assets_cli.api_client import ApiClient
+
+    target = resolve_target(
+        api_url=api, endpoints_file=endpoints, profile=profile, region=region, cwd=Path.cwd()
+    )
+    return ApiClient(target, timeout_seconds=timeout)
+
+
+def _api_error(reply: ApiReply, code: ExitCode) -> CliError:
+    message = reply.message or "no message"
+    retry_after = reply.headers.get("retry-after")
+    hint = f"retry in {retry_after} s" if retry_after else None
+    return CliError(f"{message} (HTTP {reply.status})", code, details=reply.field_errors, hint=hint)
+
+
+def _finish(output: Output, reply: ApiReply, show: Callable[[Any], None]) -> ExitCode:
+    """Prints a reply (the body as JSON, or `show` for people) and says how the command ends."""
+    code = exit_code_for_status(reply.status, reply.message)
+    if output.as_json and reply.body is not None:
+        output.json(reply.body)
+    if code not in (ExitCode.OK, ExitCode.PARTIAL):
+        raise _api_error(reply, code)
+    if not isinstance(reply.body, dict):
+        raise CliError(
+            f"the API answered {reply.status} with a body that is not a JSON object", ExitCode.UNEXPECTED
+        )
+    if not output.as_json:
+        show(reply.body)
+    return code
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def generate(
+    prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="What to generate.", show_default=False)],
+    model: Annotated[
+        ModelVersion | None, _choice_option("--model", ModelVersion, "Ideogram model (API default: V_3).")
+    ] = None,
+    speed: Annotated[
+        RenderingSpeed | None,
+        _choice_option("--speed", RenderingSpeed, "Rendering speed (older models: TURBO, DEFAULT)."),
+    ] = None,
+    style: Annotated[StyleType | None, _choice_option("--style", StyleType, "Style type.")] = None,
+    aspect_ratio: Annotated[
+        str | None, typer.Option(metavar="WxH", help='Aspect ratio such as "16x9" (not with --resolution).')
+    ] = None,
+    resolution: Annotated[
+        str | None, typer.Option(metavar="WxH", help='Resolution in pixels such as "1024x1024".')
+    ] = None,
+    magic_prompt: Annotated[
+        MagicPrompt | None, _choice_option("--magic-prompt", MagicPrompt, "Let Ideogram rewrite the prompt.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=MAX_SEED, help="Seed, for a reproducible image.")
+    ] = None,
+    num_images: Annotated[
+        int | None, typer.Option(min=1, max=MAX_IMAGES, help="How many images (API default: 1).")
+    ] = None,
+    negative_prompt: Annotated[str | None, typer.Option(help="What to leave out of the image.")] = None,
+    color_palette: Annotated[
+        ColorPalettePreset | None,
+        _choice_option("--color-palette", ColorPalettePreset, "A color palette preset."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", metavar="TAG", help="A tag for the records (repeatable).")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KEY",
+            help="Makes a retry safe: the same key and body within 24 h get the first answer, never a "
+            "second generation (default: a new key for each run, printed when a retry may be needed).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    timeout: TimeoutOption = 180.0,
+) -> None:
+    """Generate images with Ideogram and store every one of them (POST /generations)."""
+    output = Output(as_json=as_json)
+    options = GenerateOptions(
+        prompt=prompt,
+        model=model,
+        rendering_speed=speed,
+        style_type=style,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        magic_prompt=magic_prompt,
+        seed=seed,
+        num_images=num_images,
+        negative_prompt=negative_prompt,
+        color_palette=color_palette,
+        tags=tag or [],
+    )
+
+    def action() -> ExitCode:
+        client = _client(api, endpoints, profile, region, timeout)
+        key = idempotency_key or new_idempotency_key()
+        count = options.num_images or 1
+        try:
+            with output.waiting(f"generating {count} image{'s' if count > 1 else ''} and storing them"):
+                reply = client.request(
+                    "POST", "/generations", body=generation_body(options), headers={"Idempotency-Key": key}
+                )
+            code = _finish(output, reply, lambda body: output.show(generations_table(body, output.out.width)))
+        except CliError as error:
+            if error.code is ExitCode.UNAVAILABLE:
+                # The request may have gone through (and been billed): the same key never pays twice.
+                error.hint = (
+                    f"{error.hint or 'retry'} with --idempotency-key {key}: "
+                    "the same request is never generated twice"
+                )
+            raise
+        if code is ExitCode.PARTIAL:
+            output.warn(
+                "some images are not stored yet; their records keep Ideogram's URL for reconciliation"
+            )
+        return code
+
+    _run(output, action)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def show(
+    generation_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The generation's id (32 hex characters).")
+    ],
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Show one generation's record, with a fresh link to its image (GET /generations/{id})."""
+    output = Output(as_json=as_json)
+
+    def action() -> ExitCode:
+        from ideogram_assets_cli.api_client import path_segment
+
+        client = _client(api, endpoints, profile, region, timeout)
+        reply = client.request("GET", f"/generations/{path_segment(generation_id)}")
+        return _finish(output, reply, lambda body: output.show(record_panel(body)))
+
+    _run(output, action)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ideogram-assets {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Generate images with Ideogram through the ideogram-assets API and look up their stored records."""
+
+
+def main() -> None:
+    app()

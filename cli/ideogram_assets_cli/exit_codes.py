@@ -1,0 +1,64 @@
+"""What each exit status of `ideogram-assets` means, and which one an API reply gets. One place."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    UNEXPECTED = 1
+    BAD_INPUT = 2  # also what a command-line usage error exits with
+    PARTIAL = 3
+    AUTH_CONFIG = 4
+    NOT_FOUND = 5
+    UNAVAILABLE = 6
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
+
+MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.UNEXPECTED: "an answer the command could not read, or an error of the command itself",
+    ExitCode.BAD_INPUT: "bad input: a usage error, or the API refused the request (400, 422)",
+    ExitCode.PARTIAL: "partial result (202): generated, but some image is not stored yet",
+    ExitCode.AUTH_CONFIG: (
+        "credentials or configuration: the API refused the signature (401, 403), the service's "
+        "Ideogram key is refused (502), no endpoints file, no AWS credentials or region"
+    ),
+    ExitCode.NOT_FOUND: "not found (404)",
+    ExitCode.UNAVAILABLE: (
+        "unavailable: Ideogram, storage or the API failed or is busy (409, 429, 5xx), or the API "
+        "could not be reached in time; retrying later may succeed"
+    ),
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+# The API says 502 both when Ideogram refuses the service's key (an operator must fix the
+# configuration) and when Ideogram answers unreadably (an upstream failure); only the message
+# tells them apart.
+_IDEOGRAM_KEY_REFUSED = "ideogram api key"
+
+
+def exit_code_for_status(status: int, message: str = "") -> ExitCode:
+    """The exit code for an API reply with this HTTP status (and error message)."""
+    if status in (200, 201):
+        return ExitCode.OK
+    if status == 202:
+        return ExitCode.PARTIAL
+    if status in (400, 422):
+        return ExitCode.BAD_INPUT
+    if status in (401, 403):
+        return ExitCode.AUTH_CONFIG
+    if status == 404:
+        return ExitCode.NOT_FOUND
+    if status == 502 and _IDEOGRAM_KEY_REFUSED in message.lower():
+        return ExitCode.AUTH_CONFIG
+    if status in (408, 409, 429) or 500 <= status <= 599:
+        return ExitCode.UNAVAILABLE
+    return ExitCode.UNEXPECTED
+
+
+def exit_codes_help() -> str:
+    """The table of exit codes that every command's --help ends with."""
+    lines = [f"{int(code):>3}  {MEANINGS[code]}" for code in ExitCode]
+    return "Exit codes:\n\n" + "\n\n".join(lines)
