@@ -99,9 +99,9 @@ def assert_stored_as_recorded(stack: LocalStack, generation: dict[str, Any]) -> 
     assert item["status"]["S"] == "STORED"
     assert "openStatus" not in item
     assert "originalUrl" not in item  # the signed URL is dropped once the image is safe
-    bucket, key = item["storedUri"]["S"].removeprefix("s3://").split("/", 1)
+    bucket, key = item["bucket"]["S"], item["key"]["S"]
     assert bucket == _resources(stack)["AssetsBucket"]
-    assert item["storedUri"]["S"] == generation["storedUri"]
+    assert generation["storedUri"] == f"s3://{bucket}/{key}"
     stored = object_bytes(stack, key)
     assert stored.startswith(PNG_SIGNATURE)
     assert hashlib.sha256(stored).hexdigest() == item["sha256"]["S"] == generation["sha256"]

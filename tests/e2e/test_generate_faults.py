@@ -37,6 +37,7 @@ from tests.e2e._helpers import (
     record,
     records_tagged,
     recycle_execution_environments,
+    rotate_ideogram_key,
     set_faults,
     unreachable_listener,
 )
@@ -124,27 +125,27 @@ def test_the_table_failing_after_ideogram_answered_keeps_the_images_at_their_rec
     stack: LocalStack, tag: str
 ) -> None:
     """Every write after the PENDING transaction fails: the paid images are stored anyway, under
-    the keys the PENDING records already name, and the reply says PENDING as the table does."""
+    the keys the PENDING records already name, and the reply says PENDING as the table does
+    (no link, no checksum: the record that would hold them was not written)."""
     proxy = _proxy(stack)
     proxy.inject(FaultRule(method="POST", target=r"\.TransactWriteItems$", skip=1, **DENIED))
-    proxy.inject(FaultRule(method="POST", target=r"\.PutItem$", **DENIED))
+    proxy.inject(FaultRule(method="POST", target=r"\.(PutItem|UpdateItem)$", **DENIED))
     before = object_keys(stack)
     reply = generate(stack, prompt="a harbour crane", num_images=2, seed=300, tags=[tag])
     assert reply.status_code == 202, reply.text
     generations = reply.json()["generations"]
     assert [g["status"] for g in generations] == ["PENDING", "PENDING"]
-    assert all(g["imageUrl"] is None for g in generations)
+    assert all(g["imageUrl"] is None and g["storedUri"] is None for g in generations)
     items = {item["id"]["S"]: item for item in records_tagged(stack, tag)}
     assert set(items) == {g["id"] for g in generations}
+    bucket = stack.endpoints()["resources"]["AssetsBucket"]
     for generation in generations:
         item = items[generation["id"]]
         assert item["status"]["S"] == item["openStatus"]["S"] == "PENDING"
         key = item["key"]["S"]
-        assert generation["storedUri"].endswith("/" + key)
         stored = object_bytes(stack, key)  # the reconciler finds the image where the record says
-        assert stored == emulator_png("a harbour crane", generation["seed"])
-        assert hashlib.sha256(stored).hexdigest() == generation["sha256"]
-        assert len(stored) == generation["sizeBytes"]
+        seed = int(stack.aws.client("s3").head_object(Bucket=bucket, Key=key)["Metadata"]["seed"])
+        assert stored == emulator_png("a harbour crane", seed)
     assert object_keys(stack) - before == {items[g["id"]]["key"]["S"] for g in generations}
 
 
@@ -390,3 +391,24 @@ def test_a_missing_or_unreadable_secret_is_503_without_the_name_or_the_key(
     assert secret_stack.options.log_dir is not None
     logs = (Path(secret_stack.options.log_dir) / "functions.log").read_text()
     assert secret_stack.ideogram_api_key not in logs
+
+
+@pytest.mark.usefixtures("_clean_secret_stack")
+def test_a_rotated_key_is_read_again_when_ideogram_refuses_the_cached_one(secret_stack: LocalStack) -> None:
+    """A warm environment caches the key for five minutes; after a rotation Ideogram refuses the
+    cached key (401, not billed), and the function reads the secret again at once and succeeds."""
+    recycle_execution_environments(secret_stack)
+    assert generate(secret_stack, prompt="a brass key").status_code == 201  # caches the old key
+    old_key = secret_stack.ideogram_api_key
+    rotate_ideogram_key(secret_stack, "rotated-" + uuid.uuid4().hex)
+    try:
+        reads = _proxy(secret_stack).inject(FaultRule(target=r"secretsmanager\.GetSecretValue$", skip=10**6))
+        reply = generate(secret_stack, prompt="a brass key")
+        assert reply.status_code == 201, reply.text
+        assert reads.seen == 1  # one fresh read after the refusal, not one per request
+        assert_stored_as_recorded(secret_stack, reply.json()["generations"][0])
+        again = generate(secret_stack, prompt="a brass key")
+        assert again.status_code == 201, again.text
+        assert reads.seen == 1  # the new key is cached now
+    finally:
+        rotate_ideogram_key(secret_stack, old_key)

@@ -438,6 +438,18 @@ def test_deadline_passes_during_a_multipart_download(
     assert_nothing_stored(s3, key)
 
 
+def test_a_trickling_download_ends_at_the_overall_deadline(
+    emulator: RunningEmulator, policy: DownloadPolicy, s3: Any, session: CountingSession, key: str
+) -> None:
+    """A few hundred bytes a second never lets one read time out: the deadline must hold anyway."""
+    emulator.settings.download_bandwidth_bps = 300
+    url = image_url(emulator)
+    started = time.monotonic()
+    rejected(lambda: persist(url, key, policy, s3, session, deadline=started + 1.0), "timeout")
+    assert time.monotonic() - started < 2.0
+    assert_nothing_stored(s3, key)
+
+
 # -- S3 failures leave nothing -------------------------------------------------------------------
 
 
