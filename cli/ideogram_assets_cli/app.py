@@ -221,6 +221,12 @@ def generate(
                     "the same request is never generated twice"
                 )
             raise
+        except KeyboardInterrupt:
+            raise CliError(
+                "interrupted while waiting for the API; the generation may still complete",
+                ExitCode.INTERRUPTED,
+                hint=f"to get its result without generating again: --idempotency-key {key}",
+            ) from None
         if code is ExitCode.PARTIAL:
             output.warn(
                 "some images are not stored yet; their records keep Ideogram's URL for reconciliation"

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -103,6 +109,32 @@ def _show_generate(stack: LocalStack) -> None:
     )
 
 
+def _show_cli(stack: LocalStack) -> None:
+    _section("5. The same job from the command line (`ideogram-assets`, exit codes for scripts)")
+    with tempfile.TemporaryDirectory() as directory:
+        environment = {
+            **os.environ,
+            "IDEOGRAM_ASSETS_ENDPOINTS": str(stack.write_endpoints(Path(directory) / "endpoints.json")),
+            "COLUMNS": "100",
+        }
+        for arguments in (
+            ["generate", "a red fox logo, flat vector", "--num-images", "2", "--speed", "turbo"],
+            ["generate", "a red fox logo", "--aspect-ratio", "16x9", "--resolution", "1024x1024"],
+        ):
+            print(f"  $ ideogram-assets {shlex.join(arguments)}")
+            result = subprocess.run(  # noqa: S603 -- the project's own command, fixed arguments
+                [sys.executable, "-m", "ideogram_assets_cli", *arguments],
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=False,
+            )
+            for line in (result.stdout + result.stderr).splitlines():
+                print(f"    {line}")
+            print(f"    (exit code {result.returncode})")
+
+
 def _tampered(url: str) -> str:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -169,6 +201,7 @@ def run_demo() -> int:
         _show_api(stack)
         _show_generate(stack)
         _show_emulator(stack)
+        _show_cli(stack)
         print("\n==> stopping the local stack")
     print("Done. `make up` keeps the stack running; `make test` runs the test suite.")
     return 0

@@ -112,6 +112,19 @@ class FunctionRuntime:
             if environment in self._all:
                 self._all.remove(environment)
 
+    def _await_init(self, environment: _Environment, allowance: float) -> None:
+        """Waits for a new environment's init (its imports), which the function's timeout excludes."""
+        if not environment.connection.poll(allowance):
+            self._discard(environment)
+            raise InvocationError("Runtime.InitError", f"init did not finish within {allowance:.0f} s")
+        try:
+            environment.connection.recv()
+        except EOFError:
+            self._discard(environment)
+            raise InvocationError(
+                "Runtime.ExitError", "the execution environment exited during init"
+            ) from None
+
     @contextlib.contextmanager
     def _admitted(self) -> Iterator[None]:
         reserved = self.spec.reserved_concurrency
@@ -128,20 +141,19 @@ class FunctionRuntime:
     def invoke(self, event: Mapping[str, Any], cold_start_allowance: float = 30.0) -> Any:
         """Runs one invocation and returns the handler's result.
 
-        Raises InvocationThrottled over the reserved concurrency, InvocationError when the
-        invocation returns no result.
+        A new environment's init may take up to cold_start_allowance seconds; the function's
+        timeout starts after it, as in Lambda. Raises InvocationThrottled over the reserved
+        concurrency, InvocationError when the invocation returns no result.
         """
         with self._admitted(), self._slots:
             with self._lock:
                 environment = self._idle.pop() if self._idle else None
-            # A cold environment also spends its init time; Lambda allows up to 10 s of init.
-            allowance = 0.0
             if environment is None:
                 environment = self._start_environment()
-                allowance = cold_start_allowance
+                self._await_init(environment, cold_start_allowance)
             request_id = str(uuid.uuid4())
             environment.connection.send((dict(event), request_id, self.spec.timeout_seconds))
-            if not environment.connection.poll(self.spec.timeout_seconds + allowance):
+            if not environment.connection.poll(self.spec.timeout_seconds):
                 self._discard(environment)
                 raise InvocationError("Timeout", f"Task timed out after {self.spec.timeout_seconds} seconds")
             try:

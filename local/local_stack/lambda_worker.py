@@ -44,6 +44,7 @@ def serve(connection: Connection) -> None:
         sys.path.insert(0, path)
     module_name, function_name = spec.handler.rsplit(".", 1)
     handler = getattr(importlib.import_module(module_name), function_name)
+    connection.send(("ready", None))  # init is over: the invocation's timeout starts now
     region = os.environ.get("AWS_REGION", "us-east-1")
     account = os.environ.get("LOCAL_ACCOUNT_ID", "123456789012")
     while True:

@@ -68,7 +68,8 @@ def workdir(tmp_path: Path, stack: LocalStack) -> Path:
 @pytest.fixture(autouse=True)
 def _clean_faults(stack: LocalStack) -> Iterator[None]:
     yield
-    requests.post(f"{stack.ideogram_url}/_emulator/reset", timeout=10).raise_for_status()
+    assert stack.emulator is not None
+    stack.emulator.reset_faults()
 
 
 def _assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:

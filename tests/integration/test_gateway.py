@@ -24,7 +24,7 @@ import requests
 from local_stack.client import SigV4Auth
 from local_stack.functions import load_functions
 from local_stack.gateway import Gateway, GatewayConfig
-from local_stack.lambda_runtime import FunctionRuntime
+from local_stack.lambda_runtime import FunctionRuntime, InvocationError
 from local_stack.provision import provision
 from local_stack.sigv4 import sign
 from local_stack.stack import LocalStack
@@ -481,3 +481,24 @@ def test_calls_over_the_reserved_concurrency_are_throttled_at_once_with_a_503(
     assert throttled.json() == {"message": "Service Unavailable"}
     assert throttled_after < 1  # refused, not queued behind the busy call
     assert requests.get(f"{url}/items/1", auth=auth, timeout=30).status_code == 200  # the slot is free again
+
+
+def test_the_timeout_starts_after_init_so_a_cold_call_that_overruns_it_is_stopped(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    """Lambda's timeout clock starts when init ends: a cold start adds init time, not 30 s of grace."""
+    resolver = Resolver(
+        load_template(FIXTURES / "template.yaml"), "fixture-cold", "us-east-1", "123456789012"
+    )
+    provision(resolver, stack.aws)
+    [spec] = load_functions(resolver, base_dir=FIXTURES)
+    runtime = FunctionRuntime(spec, stack.function_environment(), log_path=tmp_path / "functions.log")
+    try:
+        started = time.monotonic()
+        with pytest.raises(InvocationError) as failure:
+            runtime.invoke({"routeKey": "GET /slow"})  # sleeps 5 s; the timeout is 2 s
+        elapsed = time.monotonic() - started
+    finally:
+        runtime.close()
+    assert failure.value.kind == "Timeout"
+    assert elapsed < 4.5
