@@ -58,7 +58,9 @@ def test_a_slow_steady_download_ends_at_the_deadline_with_failed_records_and_a_2
 
 
 @pytest.mark.parametrize("fault", ["truncate", "reset"])
-def test_a_one_off_download_failure_is_retried_once_and_the_image_stored(stack: LocalStack, fault: str) -> None:
+def test_a_one_off_download_failure_is_retried_once_and_the_image_stored(
+    stack: LocalStack, fault: str
+) -> None:
     set_faults(stack, image_faults=[{"index": 0, "fault": fault, "times": 1}])
 
     reply = generate(stack, prompt="a lantern festival", num_images=2)

@@ -9,7 +9,6 @@ bucket really hold, reading every stored object back and comparing it with its r
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import uuid
@@ -372,7 +371,7 @@ def test_the_ideogram_key_is_read_from_secrets_manager(secret_stack: LocalStack)
 @pytest.mark.usefixtures("_clean_secret_stack")
 @pytest.mark.parametrize("how", ["missing", "unreadable"])
 def test_a_missing_or_unreadable_secret_is_503_without_the_name_or_the_key(
-    secret_stack: LocalStack, how: str
+    secret_stack: LocalStack, how: str, tag: str
 ) -> None:
     recycle_execution_environments(secret_stack)  # no key cached from an earlier call
     if how == "missing":
@@ -382,8 +381,9 @@ def test_a_missing_or_unreadable_secret_is_503_without_the_name_or_the_key(
     else:
         _proxy(secret_stack).inject(FaultRule(target=r"secretsmanager\.GetSecretValue$", **DENIED))
     before_calls = ideogram_calls(secret_stack)
-    reply = generate(secret_stack, prompt="a key under a doormat")
+    reply = generate(secret_stack, prompt="a key under a doormat", tags=[tag])
     assert reply.status_code == 503, reply.text
+    assert records_tagged(secret_stack, tag) == []  # the key is read before any record is written
     assert "not configured correctly" in reply.json()["message"]
     for secret in (secret_stack.ideogram_key_secret_name, secret_stack.ideogram_api_key):
         assert secret not in reply.text

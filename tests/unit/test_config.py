@@ -5,7 +5,6 @@ tests). GenerateSettings holds the base settings every function shares plus its 
 from __future__ import annotations
 
 import pytest
-
 import requests
 
 from ideogram_assets.config import (

@@ -5,6 +5,7 @@ transitions of records.lifecycle applied in memory (nothing here writes to a tab
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -615,3 +616,16 @@ def test_transitions_that_do_not_follow_each_other_cannot_be_combined() -> None:
 
     with pytest.raises(InvalidTransition):
         unsafe.then(failed)
+
+
+def test_an_outcome_survives_the_idempotency_store_as_json() -> None:
+    record = new_record(generation_request(tags=["spring", "team-a"], color_palette="PASTEL", seed=5))
+    _apply_result(record, image(seed=5), CREATED, PriceTable())
+    outcome = Outcome(request_id="req-1", records=(record,))
+
+    replayed = Outcome.from_json(json.loads(json.dumps(outcome.to_json())))
+
+    assert replayed.request_id == "req-1"
+    [again] = replayed.records
+    written = {name: value for name, value in record.attribute_values.items() if value is not None}
+    assert again.attribute_values == written

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pynamodb.exceptions import PynamoDBException
 
+from ideogram_assets.config import ConfigurationError, GenerateSettings
 from ideogram_assets.idempotency import Budget, run_once, validated_key
 from ideogram_assets.ideogram import (
     GenerationResult,
@@ -39,7 +40,6 @@ from ideogram_assets.records.status import Status
 from ideogram_assets.storage import DownloadRejected, StorageError, StoredObject
 
 if TYPE_CHECKING:
-    from ideogram_assets.config import GenerateSettings
     from ideogram_assets.generation.images import ImageStore
     from ideogram_assets.generation.spec import GenerationSpec
     from ideogram_assets.ideogram import GenerateParams, IdeogramClient
@@ -79,19 +79,13 @@ class Outcome:
         return all(record.status in (Status.STORED, Status.UNSAFE) for record in self.records)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "records": [record.to_simple_dict() for record in self.records],
-        }
+        """For the idempotency store: the records in the table's own JSON form (sets included)."""
+        return {"request_id": self.request_id, "records": [record.serialize() for record in self.records]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:
-        records = []
-        for item in data["records"]:
-            record = GenerationRecord()
-            record.from_simple_dict(item)
-            records.append(record)
-        return cls(request_id=data["request_id"], records=tuple(records))
+        records = tuple(GenerationRecord.from_raw_data(item) for item in data["records"])
+        return cls(request_id=data["request_id"], records=records)
 
 
 def count_failure(kind: str) -> None:
@@ -174,11 +168,13 @@ class GenerationService:
             parent_id=parent_id,
             deadline=started + budget.get_remaining_time_in_millis() / 1000 - REPLY_MARGIN_SECONDS,
         )
+        # The key is read before any write: a missing or unreadable one leaves nothing behind.
+        client = self._ideogram.client()
         run.records = [self._pending(run, index) for index in range(spec.num_images)]
         self._records.create(run.records)
         logger.append_keys(request_id=run.request_id)
 
-        result = self._call_ideogram(run, params)
+        result = self._call_ideogram(run, client, params)
         metrics.add_metric(name="IdeogramLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
         urls = self._record_answer(run, result)
         cost = sum(record.cost_usd or 0.0 for record in run.records)
@@ -207,17 +203,21 @@ class GenerationService:
             parent_id=run.parent_id,
         )
 
-    def _call_ideogram(self, run: _Run, params: GenerateParams) -> GenerationResult:
+    def _call_ideogram(self, run: _Run, client: IdeogramClient, params: GenerateParams) -> GenerationResult:
         deadline = run.deadline - PERSIST_RESERVE_SECONDS
         try:
             try:
-                return self._ideogram.client().generate(params, deadline=deadline)
-            except IdeogramAuthError:
+                return client.generate(params, deadline=deadline)
+            except IdeogramAuthError as refused:
                 if not self._ideogram.can_refresh:
                     raise
                 # A rotated secret: the cached key is stale. A refused call is not billed.
                 logger.info("Ideogram refused the key; reading it again")
-                return self._ideogram.client(refreshed=True).generate(params, deadline=deadline)
+                try:
+                    client = self._ideogram.client(refreshed=True)
+                except ConfigurationError:
+                    raise refused from None
+                return client.generate(params, deadline=deadline)
         except IdeogramError as error:
             count_failure(error.kind)
             self._close_unanswered(run, error)
