@@ -37,6 +37,7 @@ from tests.e2e._helpers import (
     record,
     records_tagged,
     recycle_execution_environments,
+    rotate_ideogram_key,
     set_faults,
     unreachable_listener,
 )
@@ -407,3 +408,20 @@ def test_a_missing_or_unreadable_secret_is_503_without_the_name_or_the_key(
     assert secret_stack.options.log_dir is not None
     logs = (Path(secret_stack.options.log_dir) / "functions.log").read_text()
     assert secret_stack.ideogram_api_key not in logs
+
+
+@pytest.mark.usefixtures("_clean_secret_stack")
+def test_a_rotated_key_is_what_a_fresh_execution_environment_uses(secret_stack: LocalStack) -> None:
+    old_key = secret_stack.ideogram_api_key
+    rotate_ideogram_key(secret_stack, f"rotated-{uuid.uuid4().hex}")
+    refused = requests.post(
+        f"{secret_stack.ideogram_url}/v1/ideogram-v3/generate",
+        files={"prompt": (None, "a fox")},
+        headers={"Api-Key": old_key},
+        timeout=10,
+    )
+    assert refused.status_code == 401  # Ideogram no longer takes the old key
+    recycle_execution_environments(secret_stack)
+    reply = generate(secret_stack, prompt="a new key on the ring")
+    assert reply.status_code == 201, reply.text
+    assert_stored_as_recorded(secret_stack, reply.json()["generations"][0])
