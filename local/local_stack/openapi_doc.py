@@ -1,7 +1,10 @@
 """Writes docs/openapi.json: the API's OpenAPI document, generated from the functions' resolvers.
 
 Each API function has its own Powertools resolver; the document merges their paths, so it is
-whatever the code accepts and returns. `python -m local_stack.openapi_doc` rewrites it; a test
+whatever the code accepts and returns. Then it adds what no resolver knows of: the replies of
+the IAM authorizer and the gateway (403, 413), the 415 and 500 every function gives in the API's
+error shape, and Powertools' default 422 entry is replaced by that shape (or dropped where an
+operation has nothing to validate). `python -m local_stack.openapi_doc` rewrites it; a test
 fails when the checked-in copy is stale.
 """
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ideogram_assets import __version__
+from ideogram_assets.http_errors import ALWAYS_POSSIBLE_STATUSES, BODY_STATUSES, error_description
 from local_stack.template import PROJECT_ROOT, load_template, resources_of_type
 
 DOCUMENT_PATH = PROJECT_ROOT / "docs" / "openapi.json"
@@ -32,6 +36,48 @@ def _load_resolver(logical_id: str, code_dir: Path, handler: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.app
+
+
+_SCHEMA_REF = "#/components/schemas/"
+_ERROR_SCHEMA = "ErrorResponse"
+
+
+def _error_entry(status: int) -> dict[str, Any]:
+    schema = {"$ref": f"{_SCHEMA_REF}{_ERROR_SCHEMA}"}
+    return {"description": error_description(status), "content": {"application/json": {"schema": schema}}}
+
+
+def _is_powertools_default(entry: dict[str, Any]) -> bool:
+    return f"{_SCHEMA_REF}HTTPValidationError" in json.dumps(entry)
+
+
+def _document_error_replies(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation["responses"]
+    reads_body = "requestBody" in operation
+    # Powertools lists 422 on every operation, in its own shape; ours is ErrorResponse, and an
+    # operation with no parameters and no body has nothing that can fail validation.
+    default = responses.get("422")
+    if default is not None and _is_powertools_default(default):
+        if reads_body or operation.get("parameters"):
+            responses["422"] = _error_entry(422)
+        else:
+            del responses["422"]
+    for status in (*ALWAYS_POSSIBLE_STATUSES, *(BODY_STATUSES if reads_body else ())):
+        responses.setdefault(str(status), _error_entry(status))
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
+    """Schemas nothing refers to any more (Powertools' validation error shapes) leave the document."""
+    schemas: dict[str, Any] = document["components"]["schemas"]
+    while True:
+        outside = {name: value for name, value in document.items() if name != "components"}
+        others = [json.dumps(outside)] + [json.dumps(schema) for schema in schemas.values()]
+        used = {name for name in schemas if any(f'"{_SCHEMA_REF}{name}"' in text for text in others)}
+        if used == set(schemas):
+            return
+        for name in set(schemas) - used:
+            del schemas[name]
 
 
 def build_document() -> dict[str, Any]:
@@ -62,6 +108,11 @@ def build_document() -> dict[str, Any]:
     }
     document["security"] = [{"sigv4": []}]
     document["paths"] = dict(sorted(document["paths"].items()))
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            _document_error_replies(operation)
+    assert _ERROR_SCHEMA in document["components"]["schemas"], "no route uses error_responses()"
+    _drop_unreferenced_schemas(document)
     return document
 
 

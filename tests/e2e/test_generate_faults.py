@@ -42,11 +42,13 @@ from tests.e2e._helpers import (
 )
 
 MiB = 1024 * 1024
-FUNCTION_TIMEOUT_SECONDS = 29  # GenerateFunction's Timeout in template.yaml
-# A failure the AWS SDK does not retry, where the test is about what happens after the SDK gives
-# up: a 500 ends the same way, after the SDK's backoff (for Powertools' idempotency client, with
-# botocore's legacy DynamoDB policy of 10 attempts, about 25 s).
-DENIED = {"status": 400, "error_code": "AccessDeniedException"}
+
+
+def denied(**match: Any) -> FaultRule:
+    """A failure the AWS SDK does not retry, for tests about what happens once the SDK gives up:
+    a 500 ends the same way after the SDK's backoff (for Powertools' idempotency client, whose
+    botocore uses the legacy DynamoDB policy of 10 attempts, about 25 s)."""
+    return FaultRule(status=400, error_code="AccessDeniedException", **match)
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +65,11 @@ def _clean_faults(stack: LocalStack) -> Iterator[None]:
 def tag() -> str:
     """A tag of this test's own, to find the records its requests left."""
     return f"case-{uuid.uuid4().hex[:12]}"
+
+
+def _function_timeout(stack: LocalStack) -> int:
+    """GenerateFunction's Timeout, from template.yaml."""
+    return stack.runtimes["GenerateFunction"].spec.timeout_seconds
 
 
 def _proxy(stack: LocalStack) -> Any:
@@ -127,8 +134,8 @@ def test_the_table_failing_after_ideogram_answered_keeps_the_images_at_their_rec
     the keys the PENDING records already name, and the reply says PENDING as the table does
     (no link, no checksum: the record that would hold them was not written)."""
     proxy = _proxy(stack)
-    proxy.inject(FaultRule(method="POST", target=r"\.TransactWriteItems$", skip=1, **DENIED))
-    proxy.inject(FaultRule(method="POST", target=r"\.(PutItem|UpdateItem)$", **DENIED))
+    proxy.inject(denied(method="POST", target=r"\.TransactWriteItems$", skip=1))
+    proxy.inject(denied(method="POST", target=r"\.(PutItem|UpdateItem)$"))
     before = object_keys(stack)
     reply = generate(stack, prompt="a harbour crane", num_images=2, seed=300, tags=[tag])
     assert reply.status_code == 202, reply.text
@@ -247,7 +254,7 @@ def test_the_idempotency_store_failing_is_503_and_ideogram_is_not_called(
     if replay:
         assert generate_with_key(stack, key, **body).status_code == 201
     records_before = records_tagged(stack, tag)
-    save = _proxy(stack).inject(FaultRule(method="POST", target=r"\.PutItem$", body="IDEMPOTENCY#", **DENIED))
+    save = _proxy(stack).inject(denied(method="POST", target=r"\.PutItem$", body="IDEMPOTENCY#"))
     before_calls = ideogram_calls(stack)
     reply = generate_with_key(stack, key, **body)
     assert save.failed >= 1
@@ -273,8 +280,9 @@ def test_a_connect_timeout_on_a_download_fails_that_image_in_time(stack: LocalSt
     assert reply.status_code == 202, reply.text
     [generation] = reply.json()["generations"]
     assert (generation["status"], generation["failureKind"]) == ("FAILED", "timeout")
-    assert elapsed < FUNCTION_TIMEOUT_SECONDS
+    assert elapsed < _function_timeout(stack)
     item = record(stack, generation["id"])
+    assert "connect" in item["failureMessage"]["S"]
     assert item["originalUrl"]["S"].startswith(silent_host)  # kept: the reconciler may try again
     assert object_keys(stack) == before
     assert open_uploads(stack) == []
@@ -287,6 +295,8 @@ def test_a_download_stalling_mid_body_times_out_and_leaves_no_parts(stack: Local
         huge_image_bytes=7 * MiB,
         image_faults=[{"index": 0, "fault": "stall", "after_bytes": 6 * MiB, "stall_seconds": 60}],
     )
+    watch_first_part = FaultRule(method="PUT", path=r"partNumber=1(&|$)", skip=10**6)  # never fails
+    first_part = _proxy(stack).inject(watch_first_part)
     before = object_keys(stack)
     started = time.monotonic()
     reply = generate(stack, prompt="a long scroll", tags=[tag])
@@ -294,8 +304,11 @@ def test_a_download_stalling_mid_body_times_out_and_leaves_no_parts(stack: Local
     assert reply.status_code == 202, reply.text
     [generation] = reply.json()["generations"]
     assert (generation["status"], generation["failureKind"]) == ("FAILED", "timeout")
-    assert elapsed < FUNCTION_TIMEOUT_SECONDS
-    assert record(stack, generation["id"])["originalUrl"]["S"]
+    assert elapsed < _function_timeout(stack)
+    assert first_part.seen == 1  # the upload was under way, so its abort is what left no parts
+    item = record(stack, generation["id"])
+    assert "read" in item["failureMessage"]["S"]
+    assert item["originalUrl"]["S"]
     assert object_keys(stack) == before
     assert open_uploads(stack) == []
 
@@ -307,8 +320,8 @@ def test_a_failing_multipart_abort_leaves_a_failed_record_and_one_incomplete_upl
     stack: LocalStack, tag: str
 ) -> None:
     """S3 fails part 2, then fails the abort: the record is FAILED and the reply sane. The upload
-    stays open (its part 1 stored and billed) until the bucket's abort-incomplete-multipart-uploads
-    lifecycle rule removes it; nothing else can, since its id is only in the function's log."""
+    stays open, its part 1 stored (and billed), until the bucket's abort-incomplete-multipart-uploads
+    lifecycle rule removes it a day later; it is listed under the record's own key meanwhile."""
     assert 7 * MiB < MAX_IMAGE_BYTES_IN_TESTS
     set_faults(stack, huge_image_bytes=7 * MiB)
     proxy = _proxy(stack)
@@ -328,6 +341,10 @@ def test_a_failing_multipart_abort_leaves_a_failed_record_and_one_incomplete_upl
         assert item["originalUrl"]["S"]
         assert object_keys(stack) == before
         assert [upload["Key"] for upload in open_uploads(stack)] == [item["key"]["S"]]
+        rules = stack.aws.client("s3").get_bucket_lifecycle_configuration(Bucket=item["bucket"]["S"])["Rules"]
+        [backstop] = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
+        assert backstop["Status"] == "Enabled"
+        assert backstop["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
     finally:
         abort_open_uploads(stack)  # other tests expect no open upload
 
@@ -379,7 +396,7 @@ def test_a_missing_or_unreadable_secret_is_503_without_the_name_or_the_key(
             SecretId=secret_stack.ideogram_key_secret_name, ForceDeleteWithoutRecovery=True
         )
     else:
-        _proxy(secret_stack).inject(FaultRule(target=r"secretsmanager\.GetSecretValue$", **DENIED))
+        _proxy(secret_stack).inject(denied(target=r"secretsmanager\.GetSecretValue$"))
     before_calls = ideogram_calls(secret_stack)
     reply = generate(secret_stack, prompt="a key under a doormat", tags=[tag])
     assert reply.status_code == 503, reply.text
@@ -391,6 +408,23 @@ def test_a_missing_or_unreadable_secret_is_503_without_the_name_or_the_key(
     assert secret_stack.options.log_dir is not None
     logs = (Path(secret_stack.options.log_dir) / "functions.log").read_text()
     assert secret_stack.ideogram_api_key not in logs
+
+
+@pytest.mark.usefixtures("_clean_secret_stack")
+def test_a_rotated_key_is_what_a_fresh_execution_environment_uses(secret_stack: LocalStack) -> None:
+    old_key = secret_stack.ideogram_api_key
+    rotate_ideogram_key(secret_stack, f"rotated-{uuid.uuid4().hex}")
+    refused = requests.post(
+        f"{secret_stack.ideogram_url}/v1/ideogram-v3/generate",
+        files={"prompt": (None, "a fox")},
+        headers={"Api-Key": old_key},
+        timeout=10,
+    )
+    assert refused.status_code == 401  # Ideogram no longer takes the old key
+    recycle_execution_environments(secret_stack)
+    reply = generate(secret_stack, prompt="a new key on the ring")
+    assert reply.status_code == 201, reply.text
+    assert_stored_as_recorded(secret_stack, reply.json()["generations"][0])
 
 
 @pytest.mark.usefixtures("_clean_secret_stack")

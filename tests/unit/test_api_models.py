@@ -121,7 +121,6 @@ def test_a_blank_prompt_is_rejected() -> None:
         pytest.param("\u202e\u202d", id="bidi overrides"),
         pytest.param("\u3164\u115f", id="Hangul fillers"),
         pytest.param("\u2800", id="braille blank"),
-        pytest.param("\x00\x07", id="control characters"),
     ],
 )
 @pytest.mark.parametrize("field", ["prompt", "negative_prompt"])
@@ -130,6 +129,18 @@ def test_a_prompt_made_only_of_invisible_characters_is_rejected(prompt: str, fie
 
     assert failing_fields(error) == {(field,)}
     assert "visible characters" in error.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize("prompt", ["a fox\x00", "\x1b[31ma red fox", "\x00\x07", "a\x7ffox"])
+def test_a_prompt_with_control_characters_is_rejected(prompt: str) -> None:
+    error = rejection(prompt=prompt)
+
+    assert failing_fields(error) == {("prompt",)}
+    assert "control characters" in error.errors()[0]["msg"]
+
+
+def test_tabs_and_line_breaks_are_fine_in_a_prompt() -> None:
+    assert request(prompt="a fox\n\tin snow\r\n").prompt == "a fox\n\tin snow\r\n"
 
 
 @pytest.mark.parametrize("prompt", ["\u200ba fox\u200b", "\ufeffé", "日本の狐", "🦊"])

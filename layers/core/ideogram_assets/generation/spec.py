@@ -50,7 +50,10 @@ def _is_invisible(character: str) -> bool:
 
 
 def _visible(value: str) -> str:
-    """Refuses text made only of characters that show nothing: Ideogram would bill a blank prompt."""
+    """Refuses text made only of characters that show nothing (Ideogram would bill a blank
+    prompt) and control characters other than tab and line breaks (NUL, escape sequences)."""
+    if any(unicodedata.category(character) == "Cc" and character not in "\t\n\r" for character in value):
+        raise ValueError("must not contain control characters (other than tab and line breaks)")
     if all(_is_invisible(character) for character in value):
         raise ValueError("must contain visible characters (not only spaces or invisible characters)")
     return value
