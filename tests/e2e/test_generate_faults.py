@@ -97,6 +97,16 @@ def test_fewer_images_than_asked_leave_no_record_for_the_missing_ones(stack: Loc
     assert object_keys(stack) - before == {g["storedUri"].split("/", 3)[3] for g in generations}
 
 
+def test_no_image_at_all_is_a_502_and_leaves_no_record(stack: LocalStack, tag: str) -> None:
+    set_faults(stack, return_images_delta=-2)
+    before = object_keys(stack)
+    reply = generate(stack, prompt="two empty frames", num_images=2, tags=[tag])
+    assert reply.status_code == 502, reply.text
+    assert "without any image" in reply.json()["message"]
+    assert records_tagged(stack, tag) == []
+    assert object_keys(stack) == before
+
+
 def test_more_images_than_asked_each_get_a_record_and_an_object(stack: LocalStack, tag: str) -> None:
     set_faults(stack, return_images_delta=2)
     before = object_keys(stack)
@@ -263,6 +273,18 @@ def test_the_idempotency_store_failing_is_503_and_ideogram_is_not_called(
     assert "unavailable" in reply.json()["message"]
     assert ideogram_calls(stack) == before_calls
     assert records_tagged(stack, tag) == records_before
+
+
+def test_a_key_store_answering_5xx_is_retried_briefly_not_for_most_of_the_invocation(
+    stack: LocalStack, tag: str
+) -> None:
+    """Retries of the idempotency store are those of every client here (3 attempts), so a store
+    that keeps failing gets its 503 early, not after botocore's legacy 10 attempts."""
+    save = _proxy(stack).inject(FaultRule(method="POST", target=r"\.PutItem$", body="IDEMPOTENCY#"))
+    reply = generate_with_key(stack, f"store-5xx-{uuid.uuid4().hex}", prompt="a rusty hinge", tags=[tag])
+    assert reply.status_code == 503, reply.text
+    assert save.failed < 10  # a few attempts (3 per call), not botocore's legacy ten per call
+    assert records_tagged(stack, tag) == []
 
 
 # -- timeouts while downloading an image ------------------------------------------------------------

@@ -292,7 +292,7 @@ def test_the_seed_limit_is_ideograms() -> None:
     assert MAX_SEED == 2**31 - 1
 
 
-# -- generate_params: the spec as Ideogram's parameters --------------------------------------------------------------------------
+# -- generate_params: the spec as Ideogram's parameters ----------------------------------------
 
 FULL_REQUEST: dict[str, Any] = {
     "prompt": "a red fox",

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 # Fail fast inside a Lambda's time budget rather than hang on a slow endpoint.
-_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
 # SigV4 explicitly: presigned links signed with SigV2 are refused by newer regions and buckets.
-_S3_CONFIG = _CLIENT_CONFIG.merge(Config(signature_version="s3v4"))
+_S3_CONFIG = CLIENT_CONFIG.merge(Config(signature_version="s3v4"))
 
 
 @cache
@@ -29,4 +29,4 @@ def s3_client() -> S3Client:
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)

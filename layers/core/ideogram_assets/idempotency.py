@@ -57,9 +57,14 @@ def validated_key(value: str) -> str:
 def _persistence(table_name: str) -> DynamoDBPersistenceLayer:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+    from ideogram_assets.aws import CLIENT_CONFIG
+
     function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "generate")
     return DynamoDBPersistenceLayer(
         table_name=table_name,
+        # Our clients' limits (3 attempts, short timeouts), not botocore's legacy 10 attempts,
+        # so a failing store answers 503 well inside the function's timeout.
+        boto_config=CLIENT_CONFIG,
         key_attr="PK",
         sort_key_attr="SK",
         static_pk_value=f"IDEMPOTENCY#{function}",

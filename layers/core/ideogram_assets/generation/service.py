@@ -26,6 +26,7 @@ from ideogram_assets.ideogram import (
     GenerationResult,
     IdeogramAuthError,
     IdeogramError,
+    IdeogramNoImages,
     IdeogramProtocolError,
     IdeogramUnavailable,
 )
@@ -207,7 +208,7 @@ class GenerationService:
         deadline = run.deadline - PERSIST_RESERVE_SECONDS
         try:
             try:
-                return client.generate(params, deadline=deadline)
+                result = client.generate(params, deadline=deadline)
             except IdeogramAuthError as refused:
                 if not self._ideogram.can_refresh:
                     raise
@@ -217,7 +218,10 @@ class GenerationService:
                     client = self._ideogram.client(refreshed=True)
                 except ConfigurationError:
                     raise refused from None
-                return client.generate(params, deadline=deadline)
+                result = client.generate(params, deadline=deadline)
+            if not result.data:
+                raise IdeogramNoImages(attempts=result.attempts)
+            return result
         except IdeogramError as error:
             count_failure(error.kind)
             self._close_unanswered(run, error)

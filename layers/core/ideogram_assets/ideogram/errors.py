@@ -100,6 +100,18 @@ class IdeogramUnavailable(IdeogramError):
         self.timed_out = timed_out
 
 
+class IdeogramNoImages(IdeogramError):
+    """Ideogram answered 200 with no image at all: nothing to store and nothing billed per image."""
+
+    kind = "no_images"
+    http_status = 502
+
+    def __init__(self, *, attempts: int = 1) -> None:
+        super().__init__(
+            "Ideogram answered without any image; retry the request", status=200, attempts=attempts
+        )
+
+
 class IdeogramProtocolError(IdeogramError):
     """Ideogram answered in a way we cannot read (a 200 that breaks the schema, an unexpected status).
 
