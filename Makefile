@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml layers/core/requirements.txt
 	@test -x $(PY) || $(PYTHON_RUNTIME) -m venv $(VENV)
 	@{ $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
 		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed; see $(VENV)/install.log"; exit 1; }
-	@$(PY) -c 'import ideogram_assets, local_stack, moto, samcli'
+	@$(PY) -c 'import ideogram_assets, ideogram_assets_cli, local_stack, moto, samcli'
 	@touch $(STAMP)
 	@echo "==> $(VENV) is ready"
 

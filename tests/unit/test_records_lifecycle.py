@@ -512,7 +512,7 @@ def outcome(*statuses: Status) -> Outcome:
         record = new_record(index=index)
         record.status = status
         records.append(record)
-    return Outcome(request_id="req-1", records=records)
+    return Outcome(request_id="req-1", records=tuple(records))
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,7 @@ def _keys(key_schema: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
 
 
 def _model_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = GenerationRecord._get_schema()
-    return schema
+    return dict(GenerationRecord._get_schema())
 
 
 def test_the_models_keys_are_the_tables() -> None:
