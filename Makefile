@@ -62,8 +62,8 @@ build: $(STAMP) ## sam validate --lint and sam build (offline, no Docker)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build
 
 .PHONY: bench
-bench: $(STAMP) ## run the benchmarks (results go in docs/BENCHMARKS.md)
-	$(PY) -m bench --write
+bench: $(STAMP) ## run the benchmarks, results in docs/BENCHMARKS.md (one: BENCH=cold_start, ROUNDS=25)
+	$(PY) -m bench --write $(if $(ROUNDS),--rounds $(ROUNDS)) $(BENCH)
 
 .PHONY: clean
 clean: ## remove build outputs and local state (keeps the virtual environment)

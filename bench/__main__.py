@@ -10,16 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from bench import cold_start, persist_memory, persist_walltime
+from bench import cold_start, e2e_overhead, persist_memory, persist_walltime
 from bench.harness import (
     Benchmark,
     BenchmarkError,
-    Comparison,
+    Outcome,
+    head_commit,
     machine_info,
     markdown_block,
     rewrite_results,
+    source_state,
     text_table,
 )
 
@@ -30,7 +33,12 @@ DEFAULT_ROUNDS = 15
 # A new benchmark is one more entry here.
 BENCHMARKS: dict[str, Benchmark] = {
     benchmark.name: benchmark
-    for benchmark in (cold_start.BENCHMARK, persist_memory.BENCHMARK, persist_walltime.BENCHMARK)
+    for benchmark in (
+        cold_start.BENCHMARK,
+        persist_memory.BENCHMARK,
+        persist_walltime.BENCHMARK,
+        e2e_overhead.BENCHMARK,
+    )
 }
 
 
@@ -69,8 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     selected = [BENCHMARKS[name] for name in dict.fromkeys(args.names or BENCHMARKS)]
 
     machine = machine_info()
+    # The commit measured, taken when the run starts (and checked again at its end: the tree
+    # may be shared with other work while the benchmarks run).
+    source = source_state(PROJECT_ROOT)
     _progress(f"machine: {machine.describe()}")
-    results: dict[str, list[Comparison]] = {}
+    _progress(f"measuring: {source.describe()}")
+    results: dict[str, Outcome] = {}
     try:
         for benchmark in selected:
             _progress(f"running {benchmark.name} ({args.rounds} rounds)")
@@ -78,13 +90,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    source = replace(source, commit_at_end=head_commit(PROJECT_ROOT))
 
-    comparisons = [comparison for found in results.values() for comparison in found]
-    print(f"\n{machine.describe()}; {args.rounds} rounds\n")
+    comparisons = [comparison for outcome in results.values() for comparison in outcome.comparisons]
+    print(f"\n{machine.describe()}; {args.rounds} rounds\nMeasured: {source.describe()}\n")
     print(text_table(comparisons))
+    for outcome in results.values():
+        for note in outcome.notes:
+            print(f"\n{note}")
     if args.write:
         blocks = {
-            benchmark.name: markdown_block(benchmark.title, results[benchmark.name], machine, args.rounds)
+            benchmark.name: markdown_block(
+                benchmark.title, results[benchmark.name], machine, source, args.rounds
+            )
             for benchmark in selected
         }
         try:

@@ -1,72 +1,86 @@
-"""Cold start: the time to import each handler module, against importing boto3 and making a client.
+"""Cold start: importing a handler and setting up its first request, against boto3 and an S3 client.
 
-Importing the handler module is the part of a Lambda cold start the code controls. Each import
-is measured in a fresh interpreter set up like Lambda's (sys.path, environment); the baseline,
-in another fresh interpreter, is `import boto3; boto3.client("s3")`, the least any function
-that talks to AWS pays. Target: ratio of medians <= 1.3 for every function of template.yaml.
+A Lambda cold start runs the handler module's import, and its first request builds what the
+module deferred (clients, sessions, PynamoDB, the Ideogram client): both are paid before the
+first reply. Each sample is a fresh interpreter that times the import, then each step of the
+first request's setup (bench/first_request.py), with no network call. The baseline, in another
+fresh interpreter under the same conditions, times `import boto3` and `boto3.client("s3")`,
+the least any function that talks to AWS pays. Both sides run as Lambda runs them: the code and
+the layer's dependencies as `sam build` lays them out, with no compiled bytecode anywhere
+(bench/deployment.py), and nothing written back (-B). Target: total over total <= 1.5.
 
 `python -m bench.cold_start --importtime [LogicalId]` lists the imports that dominate a
-handler's import (`python -X importtime` in the same child), to decide what to defer.
+function's cold start (`python -X importtime` in the same child), to decide what to defer.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Benchmark, BenchmarkError, Comparison, Progress, compare, run_rounds
+from bench.deployment import copy_sources, dependency_site, require_no_bytecode
+from bench.first_request import FIRST_REQUESTS, FirstRequest, SetupStep
+from bench.harness import (
+    Benchmark,
+    BenchmarkError,
+    Outcome,
+    Progress,
+    compare,
+    parts_table,
+    run_rounds,
+)
 from local_stack.template import TEMPLATE_PATH, load_template, resources_of_type
 
-TARGET_RATIO = 1.3  # product requirement for the generate handler, applied to every handler
+TARGET_RATIO = 1.5
 CHILD_TIMEOUT_SECONDS = 120
 BASELINE = "baseline"
+BASELINE_LABEL = 'import boto3; boto3.client("s3")'
+_BASELINE_STEPS = (
+    SetupStep("import boto3", "import boto3\n"),
+    SetupStep('boto3.client("s3")', 'boto3.client("s3")\n'),
+)
 
-# Lambda puts the function's code first on sys.path, then each layer. The children run with
-# -S (no site-packages): the layer's pinned dependencies come from a directory pip installs
-# from layers/core/requirements.txt, so tools of the dev environment (the SAM CLI's awscrt and
-# cryptography, which botocore imports when present) are not counted as they are not in Lambda.
-# Output printed while importing goes to stderr so stdout carries only the JSON answer.
-# __import__ rather than importlib.import_module: the latter bypasses the C import path,
-# so -X importtime would not show the handler module as the root of its imports.
-_IMPORT_HANDLER = """\
-import sys, time
-code_dir, module_name, function_name, *layer_dirs = sys.argv[1:]
-sys.path[0:0] = [code_dir, *layer_dirs]
+# One sample. argv[1] is a JSON spec: sys.path entries to put first (Lambda's order: the
+# function's code, then its layers, then the layers' dependencies), the steps to time one by one,
+# a check to run afterwards, and whether to refuse network calls (an audit hook, installed only
+# in the warm-up round: it runs on every audited event and would cost time). Steps are compiled
+# before the clock starts. Output printed while importing goes to stderr so that stdout carries
+# only the JSON answer: each step's seconds, in order.
+_CHILD = """\
+import json, sys, time
+spec = json.loads(sys.argv[1])
+sys.path[0:0] = spec["path"]
+steps = [compile(source, label, "exec") for label, source in spec["steps"]]
+check = compile(spec["check"], "check", "exec")
+if spec["refuse_network"]:
+    def refuse(event, args):
+        if event in ("socket.connect", "socket.getaddrinfo", "socket.sendto"):
+            raise RuntimeError(f"a cold start must not use the network: {event} {args!r}")
+    sys.addaudithook(refuse)
 stdout, sys.stdout = sys.stdout, sys.stderr
-start = time.perf_counter()
-__import__(module_name)
-elapsed = time.perf_counter() - start
+namespace = {"__name__": "__bench__"}
+seconds = []
+for step in steps:
+    start = time.perf_counter()
+    exec(step, namespace)
+    seconds.append(time.perf_counter() - start)
+exec(check, namespace)
 sys.stdout = stdout
-if not callable(getattr(sys.modules[module_name], function_name, None)):
-    sys.exit(f"{module_name}.{function_name} is not a callable handler")
-import json
-print(json.dumps(elapsed))
-"""
-
-_IMPORT_BOTO3 = """\
-import sys, time
-sys.path[0:0] = sys.argv[1:]
-stdout, sys.stdout = sys.stdout, sys.stderr
-start = time.perf_counter()
-import boto3
-boto3.client("s3")
-elapsed = time.perf_counter() - start
-sys.stdout = stdout
-import json
-print(json.dumps(elapsed))
+print(json.dumps(seconds))
 """
 
 # Fake credentials and a fixed region, as the local stack uses: nothing reaches AWS, and the
-# machine's own profile or config files cannot change what botocore loads.
+# machine's own profile or config files cannot change what botocore loads. No instance metadata
+# lookups either: with credentials in the environment botocore never asks, and this makes sure.
 _AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -75,12 +89,13 @@ _AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
 }
 
 
 @dataclass(frozen=True)
 class HandlerTarget:
-    """One function of the template, as its cold start imports it."""
+    """One function of the template, as its cold start imports it and sets up its first request."""
 
     logical_id: str
     code_dir: Path
@@ -89,10 +104,24 @@ class HandlerTarget:
     layer_dirs: tuple[Path, ...]
     environment: Mapping[str, str]
     project_root: Path
+    first_request: FirstRequest | None = None
 
     @property
     def label(self) -> str:
         return f"{self.logical_id} ({self.code_dir.name}/{self.module.replace('.', '/')}.py)"
+
+    @property
+    def steps(self) -> tuple[SetupStep, ...]:
+        setup = self.first_request.steps if self.first_request else ()
+        return (SetupStep(f"import {self.module}", f"import {self.module}\n"), *setup)
+
+    @property
+    def check(self) -> str:
+        return (
+            "import sys\n"
+            f"if not callable(getattr(sys.modules[{self.module!r}], {self.function!r}, None)):\n"
+            f"    sys.exit('{self.module}.{self.function} is not a callable handler')\n"
+        )
 
 
 def _lambda_environment(
@@ -124,17 +153,29 @@ def _lambda_environment(
     }
 
 
-def _variable(name: str, value: Any) -> str:
-    # Intrinsics (!Ref AssetsTable, ...) have no local value; a placeholder is enough because
-    # nothing may call AWS at import time.
-    return str(value) if isinstance(value, str | int | float | bool) else f"placeholder-{name.lower()}"
+def resolve_variable(name: str, value: Any, parameters: Mapping[str, Any]) -> str:
+    """A template variable's value: literals as they are, a parameter's Ref as its Default.
+
+    Resources have no local value (a Ref to the table, say): a placeholder is enough, because
+    nothing may call AWS during the measurement.
+    """
+    if isinstance(value, str | int | float | bool):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        declared = parameters.get(value["Ref"])
+        if isinstance(declared, dict) and "Default" in declared:
+            return str(declared["Default"])
+    return f"placeholder-{name.lower().replace('_', '-')}"
 
 
-def discover(template_path: Path = TEMPLATE_PATH) -> list[HandlerTarget]:
+def discover(
+    template_path: Path = TEMPLATE_PATH, first_requests: Mapping[str, FirstRequest] = FIRST_REQUESTS
+) -> list[HandlerTarget]:
     """Every AWS::Serverless::Function of the template, with Globals applied."""
     template = load_template(template_path)
     base_dir = template_path.parent
     globals_ = template.get("Globals", {}).get("Function", {})
+    parameters = template.get("Parameters", {})
     layers = resources_of_type(template, "AWS::Serverless::LayerVersion")
     targets = []
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
@@ -162,7 +203,9 @@ def discover(template_path: Path = TEMPLATE_PATH) -> list[HandlerTarget]:
             **globals_.get("Environment", {}).get("Variables", {}),
             **properties.get("Environment", {}).get("Variables", {}),
         }
+        first_request = first_requests.get(logical_id)
         module, function = handler.rsplit(".", 1)
+        resolved = {name: resolve_variable(name, value, parameters) for name, value in variables.items()}
         targets.append(
             HandlerTarget(
                 logical_id=logical_id,
@@ -171,74 +214,65 @@ def discover(template_path: Path = TEMPLATE_PATH) -> list[HandlerTarget]:
                 function=function,
                 layer_dirs=tuple(layer_dirs),
                 project_root=base_dir,
+                first_request=first_request,
                 environment=_lambda_environment(
                     logical_id,
                     handler,
                     base_dir / code_uri,
                     memory_mb if isinstance(memory_mb, int) else 128,
-                    {name: _variable(name, value) for name, value in variables.items()},
+                    {**resolved, **(first_request.environment if first_request else {})},
                 ),
             )
         )
     return targets
 
 
-def layer_site(project_root: Path) -> Path | None:
-    """The layer's third-party dependencies, installed once per requirements file (pip, cached).
+@dataclass(frozen=True)
+class Deployed:
+    """The functions as deployed for this run: copies without bytecode, and the dependencies."""
 
-    None for a project without layers/core/requirements.txt: the venv's packages stand in.
-    """
-    requirements = project_root / "layers" / "core" / "requirements.txt"
-    if not requirements.exists():
-        return None
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
-    site = project_root / ".local" / "bench" / f"layer-site-{digest}"
-    if not (site / ".complete").exists():
-        completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--target",
-                str(site),
-                "-r",
-                str(requirements),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise BenchmarkError(f"installing the layer's dependencies failed:\n{completed.stderr[-2000:]}")
-        (site / ".complete").touch()
-    return site
+    targets: list[HandlerTarget]
+    dependencies: tuple[Path, ...]  # the layers' third-party packages (empty: the interpreter's own)
+    baseline_task_root: Path  # an empty function folder for the baseline, which has no code
+    roots: tuple[Path, ...]  # everything the children import from, checked for bytecode
+
+    @property
+    def interpreter_options(self) -> list[str]:
+        # -I: no PYTHON* variables, no user site, no cwd on sys.path; -S (with a dependency tree
+        # of our own): no site-packages at all, so the dev environment's extras (the SAM CLI's
+        # awscrt and cryptography, which botocore imports when present) stay out; -B: no .pyc
+        # written, as on Lambda's read-only file system.
+        return ["-I", "-B", *(["-S"] if self.dependencies else [])]
 
 
-def _isolation(project_root: Path) -> tuple[list[str], list[str]]:
-    """Interpreter options and extra sys.path entries: -S and the layer's site when there is one."""
-    site = layer_site(project_root)
-    return (["-S"], [str(site)]) if site else ([], [])
-
-
-def _child_argv(target: HandlerTarget, python_options: Sequence[str] = ()) -> list[str]:
-    # -I: no PYTHON* variables, no user site, no cwd on sys.path; -S: no site-packages at all,
-    # the script puts the function's code, its layers and the layer's dependencies on sys.path.
-    options, site = _isolation(target.project_root)
-    return [
-        sys.executable,
-        "-I",
-        *options,
-        *python_options,
-        "-c",
-        _IMPORT_HANDLER,
-        str(target.code_dir),
-        target.module,
-        target.function,
-        *(str(layer) for layer in target.layer_dirs),
-        *site,
-    ]
+@contextmanager
+def deployed(targets: Sequence[HandlerTarget], progress: Progress | None = None) -> Iterator[Deployed]:
+    """Copies each function's code and each layer without bytecode; removed afterwards."""
+    if not targets:
+        raise BenchmarkError("no function to deploy")
+    project_root = targets[0].project_root
+    site = dependency_site(project_root)
+    with tempfile.TemporaryDirectory(prefix="bench-cold-start-") as temporary:
+        root = Path(temporary)
+        layer_copies: dict[Path, Path] = {}
+        copies = []
+        for target in targets:
+            for layer in target.layer_dirs:
+                if layer not in layer_copies:
+                    layer_copies[layer] = copy_sources(layer, root / "opt" / str(len(layer_copies)))
+            # task/<LogicalId>/<folder>: the folder keeps its name, which the results show.
+            code = copy_sources(target.code_dir, root / "task" / target.logical_id / target.code_dir.name)
+            environment = {**target.environment, "LAMBDA_TASK_ROOT": str(code)}
+            layer_dirs = tuple(layer_copies[layer] for layer in target.layer_dirs)
+            copies.append(replace(target, code_dir=code, layer_dirs=layer_dirs, environment=environment))
+        baseline_root = root / "task" / BASELINE
+        baseline_root.mkdir(parents=True)
+        dependencies = (site,) if site else ()
+        roots = (root, *dependencies)
+        require_no_bytecode(roots, "in the deployment copy")
+        if progress:
+            progress(f"  deployment copy in {root}; dependencies from {site or 'the interpreter'}")
+        yield Deployed(copies, dependencies, baseline_root, roots)
 
 
 def _run_child(
@@ -266,48 +300,152 @@ def _run_child(
     return completed
 
 
-def parse_seconds(stdout: str, what: str) -> float:
-    """The child's answer: one JSON number of seconds, nothing else."""
+def parse_step_seconds(stdout: str, steps: int, what: str) -> list[float]:
+    """The child's answer: a JSON list of one positive number of seconds per step, nothing else."""
     try:
         value = json.loads(stdout)
     except json.JSONDecodeError:
         raise BenchmarkError(
-            f"{what}: expected one JSON number on the child's stdout, got {stdout[:200]!r}"
+            f"{what}: expected a JSON list on the child's stdout, got {stdout[:200]!r}"
         ) from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise BenchmarkError(f"{what}: expected a positive number of seconds, got {value!r}")
-    return float(value)
+    valid = isinstance(value, list) and all(
+        isinstance(item, int | float) and not isinstance(item, bool) and item > 0 for item in value
+    )
+    if not valid or len(value) != steps:
+        raise BenchmarkError(f"{what}: expected {steps} positive numbers of seconds, got {value!r}")
+    return [float(item) for item in value]
 
 
-def measure_handler_import(target: HandlerTarget) -> float:
-    what = f"importing {target.label}"
-    completed = _run_child(_child_argv(target), target.environment, target.code_dir, what)
-    return parse_seconds(completed.stdout, what)
+@dataclass(frozen=True)
+class Arm:
+    """One side of the comparison: what a child puts on sys.path and times, and where it runs."""
+
+    name: str
+    label: str
+    path: tuple[Path, ...]
+    steps: tuple[SetupStep, ...]
+    check: str
+    environment: Mapping[str, str]
+    cwd: Path
+
+    def argv(self, options: Sequence[str], refuse_network: bool) -> list[str]:
+        spec = {
+            "path": [str(entry) for entry in self.path],
+            "steps": [[step.label, step.source] for step in self.steps],
+            "check": self.check,
+            "refuse_network": refuse_network,
+        }
+        return [sys.executable, *options, "-c", _CHILD, json.dumps(spec)]
+
+    def measure(self, options: Sequence[str], refuse_network: bool = False) -> list[float]:
+        what = f"cold start of {self.label}"
+        completed = _run_child(self.argv(options, refuse_network), self.environment, self.cwd, what)
+        return parse_step_seconds(completed.stdout, len(self.steps), what)
 
 
-def measure_boto3_baseline(project_root: Path) -> float:
-    what = 'baseline (import boto3; boto3.client("s3"))'
-    environment = _lambda_environment("bench-baseline", "baseline.handler", project_root, 128, {})
-    options, site = _isolation(project_root)
-    argv = [sys.executable, "-I", *options, "-c", _IMPORT_BOTO3, *site]
-    completed = _run_child(argv, environment, project_root, what)
-    return parse_seconds(completed.stdout, what)
+def handler_arm(target: HandlerTarget, dependencies: Sequence[Path]) -> Arm:
+    return Arm(
+        name=target.logical_id,
+        label=target.label,
+        path=(target.code_dir, *target.layer_dirs, *dependencies),
+        steps=target.steps,
+        check=target.check,
+        environment=target.environment,
+        cwd=target.code_dir,
+    )
 
 
-def run(rounds: int, progress: Progress, template_path: Path = TEMPLATE_PATH) -> list[Comparison]:
+def baseline_arm(deployment: Deployed, layer_dirs: Sequence[Path]) -> Arm:
+    """Same interpreter, flags, sys.path shape and dependency tree as the functions; no code of ours."""
+    environment = _lambda_environment(
+        "bench-baseline", "baseline.handler", deployment.baseline_task_root, 128, {}
+    )
+    return Arm(
+        name=BASELINE,
+        label=BASELINE_LABEL,
+        path=(deployment.baseline_task_root, *layer_dirs, *deployment.dependencies),
+        steps=_BASELINE_STEPS,
+        check="",
+        environment=environment,
+        cwd=deployment.baseline_task_root,
+    )
+
+
+@dataclass
+class StepSamples:
+    """Every measured sample's per-step seconds, per arm; the verdict uses their sums."""
+
+    steps: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def record(self, arm: str, seconds: Sequence[float]) -> float:
+        self.steps.setdefault(arm, []).append(list(seconds))
+        return sum(seconds)
+
+    def totals(self, arm: str) -> list[float]:
+        return [sum(sample) for sample in self.steps[arm]]
+
+    def part(self, arm: str, first: int, last: int | None = None) -> list[float]:
+        """Per sample, the sum of steps first..last-1 (all from first when last is None)."""
+        return [sum(sample[first:last]) for sample in self.steps[arm]]
+
+
+def breakdown_rows(arm: Arm, samples: StepSamples) -> list[tuple[str, str, list[float]]]:
+    """The import, the setup (all steps after it), then each setup step on its own."""
+    rows = [(arm.label, arm.steps[0].label, samples.part(arm.name, 0, 1))]
+    if len(arm.steps) > 1:
+        setup_name = "first-request setup, total" if arm.name != BASELINE else arm.steps[1].label
+        rows.append((arm.label, setup_name, samples.part(arm.name, 1)))
+    if len(arm.steps) > 2:
+        rows += [
+            (arm.label, f"- {step.label}", samples.part(arm.name, index, index + 1))
+            for index, step in enumerate(arm.steps[1:], start=1)
+        ]
+    return rows
+
+
+def run(rounds: int, progress: Progress, template_path: Path = TEMPLATE_PATH) -> Outcome:
     targets = discover(template_path)
     if not targets:
         raise BenchmarkError(f"{template_path} declares no AWS::Serverless::Function")
     progress(f"cold_start: {len(targets)} function(s): {', '.join(t.label for t in targets)}")
-    arms = {BASELINE: partial(measure_boto3_baseline, template_path.parent)}
-    arms |= {target.logical_id: partial(measure_handler_import, target) for target in targets}
-    samples = run_rounds(arms, rounds, progress)
-    return [compare(t.label, samples[t.logical_id], samples[BASELINE], TARGET_RATIO, "s") for t in targets]
+    with deployed(targets, progress) as deployment:
+        layer_dirs = deployment.targets[0].layer_dirs
+        arms = [baseline_arm(deployment, layer_dirs)]
+        arms += [handler_arm(target, deployment.dependencies) for target in deployment.targets]
+        options = deployment.interpreter_options
+        # The warm-up round: every arm once with network calls refused, then discarded.
+        for arm in arms:
+            arm.measure(options, refuse_network=True)
+        progress("  warm-up round done (no network call made by any arm)")
+        samples = StepSamples()
+        measures = {
+            arm.name: (lambda arm=arm: samples.record(arm.name, arm.measure(options))) for arm in arms
+        }
+        run_rounds(measures, rounds, progress, warmup=0)
+        require_no_bytecode(deployment.roots, "after the run (the children must not write any)")
+    baseline = arms[0]
+    comparisons, rows = [], breakdown_rows(baseline, samples)
+    for arm, target in zip(arms[1:], deployment.targets, strict=True):
+        scope = (
+            "import + first-request setup"
+            if target.first_request
+            else "import only (no first-request setup defined)"
+        )
+        name = f"{arm.label}: {scope}" + (f" ({target.first_request.route})" if target.first_request else "")
+        comparisons.append(
+            compare(name, samples.totals(arm.name), samples.totals(BASELINE), TARGET_RATIO, "s")
+        )
+        rows += breakdown_rows(arm, samples)
+    note = (
+        "Where the time goes (medians of the same rounds; medians of parts need not add up):\n\n"
+        + parts_table(rows, "s")
+    )
+    return Outcome(comparisons, [note])
 
 
 BENCHMARK = Benchmark(
     name="cold_start",
-    title='Cold start: handler import vs `import boto3; boto3.client("s3")`',
+    title='Cold start: import + first-request setup vs `import boto3; boto3.client("s3")`, no bytecode',
     run=run,
 )
 
@@ -350,17 +488,29 @@ def _tree_lines(node: ImportTime, min_us: int, max_depth: int) -> list[str]:
     return lines
 
 
-def importtime_report(target: HandlerTarget, min_ms: float = 5.0, max_depth: int = 3) -> str:
-    """The handler's import tree, heaviest first, pruned to imports of at least min_ms."""
-    what = f"importtime of {target.label}"
+def importtime_report(arm: Arm, options: Sequence[str], min_ms: float = 5.0, max_depth: int = 3) -> str:
+    """The arm's import tree, heaviest first, then the imports its first-request setup made."""
+    what = f"importtime of {arm.label}"
     completed = _run_child(
-        _child_argv(target, ["-X", "importtime"]), target.environment, target.code_dir, what
+        [*arm.argv([*options, "-X", "importtime"], refuse_network=False)], arm.environment, arm.cwd, what
     )
-    roots = [root for root in parse_importtime(completed.stderr) if root.module == target.module]
-    if not roots:
-        raise BenchmarkError(f"{what}: no import of {target.module} in the -X importtime output")
-    lines = [f"{target.label}: cumulative import time (-X importtime adds overhead), imports >= {min_ms} ms:"]
-    return "\n".join(lines + _tree_lines(roots[-1], int(min_ms * 1000), max_depth))
+    module = arm.steps[0].source.split()[1]
+    roots = parse_importtime(completed.stderr)
+    position = next((index for index, root in enumerate(roots) if root.module == module), None)
+    if position is None:
+        raise BenchmarkError(f"{what}: no import of {module} in the -X importtime output")
+    min_us = int(min_ms * 1000)
+    lines = [
+        f"{arm.label}: cumulative import time without bytecode (-X importtime adds overhead), "
+        f"imports >= {min_ms} ms:"
+    ]
+    lines += _tree_lines(roots[position], min_us, max_depth)
+    later = [root for root in roots[position + 1 :] if root.cumulative_us >= min_us]
+    if later:
+        lines.append("  imported by the first-request setup:")
+        for root in sorted(later, key=lambda r: r.cumulative_us, reverse=True):
+            lines += _tree_lines(root, min_us, max_depth)
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,20 +518,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench.cold_start", description=__doc__.split("\n")[0] if __doc__ else None
     )
     parser.add_argument(
-        "--importtime", action="store_true", help="list the imports that dominate each handler's import"
+        "--importtime", action="store_true", help="list the imports that dominate each function's cold start"
     )
     parser.add_argument("--min-ms", type=float, default=5.0, help="hide imports cheaper than this")
     parser.add_argument("--depth", type=int, default=3, help="how deep to show the import tree")
-    parser.add_argument("functions", nargs="*", help="logical ids (default: every function)")
+    parser.add_argument("functions", nargs="*", help="logical ids, or 'baseline' (default: every function)")
     args = parser.parse_args(argv)
     if not args.importtime:
         parser.error(
             "use `python -m bench cold_start` to run the benchmark; this entry point only has --importtime"
         )
-    targets = [t for t in discover() if not args.functions or t.logical_id in args.functions]
     try:
-        for target in targets:
-            print(importtime_report(target, args.min_ms, args.depth), end="\n\n")
+        targets = discover()
+        with deployed(targets) as deployment:
+            arms = [baseline_arm(deployment, deployment.targets[0].layer_dirs)]
+            arms += [handler_arm(target, deployment.dependencies) for target in deployment.targets]
+            for arm in arms:
+                if (args.functions and arm.name in args.functions) or (
+                    not args.functions and arm.name != BASELINE
+                ):
+                    report = importtime_report(arm, deployment.interpreter_options, args.min_ms, args.depth)
+                    print(report, end="\n\n")
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -13,8 +13,9 @@ import datetime as dt
 import os
 import platform
 import statistics
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 Progress = Callable[[str], None]
@@ -137,7 +138,14 @@ def format_summary(summary: Summary, unit: str) -> str:
 
 
 def verdict(comparison: Comparison) -> str:
-    return "PASS" if comparison.passed else "FAIL"
+    """PASS or FAIL on the ratio of medians, marked "thin" when the per-round ratios' p25..p75
+    straddles the target: on this machine the verdict could go either way in another run."""
+    spread = comparison.round_ratios
+    if comparison.passed:
+        thin = spread is not None and spread.p75 > comparison.target
+        return "PASS (thin)" if thin else "PASS"
+    thin = spread is not None and spread.p25 <= comparison.target
+    return "FAIL (thin)" if thin else "FAIL"
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,62 @@ def machine_info() -> MachineInfo:
     )
 
 
+# What a benchmark measures: the product's code, its template and dependencies, the local stack
+# the end-to-end benchmark runs, and the harness itself.
+MEASURED_PATHS = ("layers", "functions", "template.yaml", "local", "bench", "pyproject.toml")
+
+
+def parse_porcelain(text: str) -> tuple[str, ...]:
+    """Paths named by `git status --porcelain` (v1), renames by their new name, sorted."""
+    paths = set()
+    for line in text.splitlines():
+        if len(line) < 4:
+            continue
+        path = line[3:]
+        paths.add(path.split(" -> ", 1)[1] if " -> " in path else path)
+    return tuple(sorted(paths))
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """The commit a run measured, and whether the measured paths held uncommitted changes."""
+
+    commit: str
+    changed: tuple[str, ...] = ()
+    paths: tuple[str, ...] = MEASURED_PATHS
+    commit_at_end: str | None = None  # set when HEAD moved while the benchmarks ran
+
+    def describe(self, shown: int = 5) -> str:
+        text = f"commit {self.commit}"
+        if self.commit_at_end and self.commit_at_end != self.commit:
+            text += f" (HEAD moved to {self.commit_at_end} during the run)"
+        if not self.changed:
+            return f"{text}, no uncommitted changes in {', '.join(self.paths)}"
+        listed = ", ".join(self.changed[:shown])
+        more = f" and {len(self.changed) - shown} more" if len(self.changed) > shown else ""
+        return f"{text}, tree dirty: uncommitted changes in {listed}{more}"
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        completed = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout if completed.returncode == 0 else None
+
+
+def head_commit(root: Path) -> str:
+    return (_git(root, "rev-parse", "--short", "HEAD") or "").strip() or "unknown (not a git checkout)"
+
+
+def source_state(root: Path, paths: Sequence[str] = MEASURED_PATHS) -> SourceState:
+    """`git rev-parse --short HEAD` and `git status --porcelain` over the measured paths, now."""
+    status = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *paths) or ""
+    return SourceState(commit=head_commit(root), changed=parse_porcelain(status), paths=tuple(paths))
+
+
 _COLUMNS = (
     "benchmark",
     "candidate median (p25..p75)",
@@ -224,19 +288,37 @@ def markdown_table(comparisons: Sequence[Comparison]) -> str:
     return "\n".join(lines)
 
 
+def parts_table(rows: Sequence[tuple[str, str, Sequence[float]]], unit: str) -> str:
+    """A breakdown of what the verdict's samples are made of: (arm, part, samples) per row."""
+    lines = ["| arm | part | median (p25..p75) |", "|---|---|---|"]
+    lines += [
+        f"| {arm} | {part} | {format_summary(summarize(samples), unit)} |" for arm, part, samples in rows
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one benchmark run returns: its verdicts, and notes (markdown) that explain them."""
+
+    comparisons: list[Comparison]
+    notes: list[str] = field(default_factory=list)
+
+
 def markdown_block(
-    title: str, comparisons: Sequence[Comparison], machine: MachineInfo, rounds: int, notes: str = ""
+    title: str, outcome: Outcome, machine: MachineInfo, source: SourceState, rounds: int
 ) -> str:
-    """One benchmark's part of the results section, stamped with when and where it ran."""
+    """One benchmark's part of the results section, stamped with what, when and where it ran."""
     parts = [
         f"### {title}",
         "",
+        f"Measured: {source.describe()}.",
         f"Run: {machine.describe()}; {rounds} rounds.",
         "",
-        markdown_table(comparisons),
+        markdown_table(outcome.comparisons),
     ]
-    if notes:
-        parts += ["", notes]
+    for note in outcome.notes:
+        parts += ["", note.strip()]
     return "\n".join(parts)
 
 
@@ -246,7 +328,7 @@ class Benchmark:
 
     name: str
     title: str
-    run: Callable[[int, Progress], list[Comparison]]  # (rounds, progress) -> verdicts
+    run: Callable[[int, Progress], Outcome]  # (rounds, progress) -> verdicts and notes
 
 
 def _block_markers(name: str) -> tuple[str, str]:
