@@ -97,6 +97,18 @@ def _show_generate(stack: LocalStack) -> None:
     print('  bad input: {"prompt": "x", "num_images": 9}')
     bad = generate(prompt="x", num_images=9)
     print(f"    -> {bad.status_code} {bad.text}")
+    print("  a prompt of zero-width spaces (refused before Ideogram could bill it):")
+    invisible = generate(prompt="\u200b\u200b\ufeff")
+    print(f"    -> {invisible.status_code} {invisible.text}")
+    print("  a body that is not UTF-8 JSON:")
+    unreadable = requests.post(
+        f"{stack.api_url}/generations",
+        data=b'{"prompt": "caf\xe9"}',
+        headers={"content-type": "application/json"},
+        auth=auth,
+        timeout=30,
+    )
+    print(f"    -> {unreadable.status_code} {unreadable.text}")
 
     first = plain[0]
     fetched = requests.get(f"{stack.api_url}/generations/{first['id']}", auth=auth, timeout=30).json()

@@ -195,7 +195,8 @@ def test_every_alarm_notifies_the_optional_topic_and_ignores_missing_data() -> N
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
     assert PRODUCT["Parameters"]["AlarmTopicArn"]["Default"] == ""
-    assert len(ALARMS) == 3 * len(FUNCTIONS) + 3
+    # Errors, throttles and duration per function; failures, spend, unhandled errors, API 5xx.
+    assert len(ALARMS) == 3 * len(FUNCTIONS) + 4
     for alarm_id, alarm in ALARMS.items():
         properties = alarm["Properties"]
         assert properties["AlarmActions"] == TOPIC_ACTIONS, alarm_id
@@ -232,3 +233,11 @@ def test_generate_concurrency_comes_from_the_parameter_and_zero_reserves_nothing
         "ReservedConcurrentExecutions": "3"
     }
     assert _product_resolver(GenerateReservedConcurrency="0").resolve(properties) == {}
+
+
+def test_unhandled_errors_answered_as_500_have_their_own_alarm() -> None:
+    """A bug the API turns into a plain 500 is no Lambda error: only this metric shows it."""
+    alarm = ALARMS["UnhandledErrorsAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (NAMESPACE, "UnhandledError")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
