@@ -135,9 +135,10 @@ def run(rounds: int, progress: Progress) -> Outcome:
         samples = run_rounds(arms, rounds, progress, unit="s")
     comparisons = []
     for factor, cap in caps.items():
+        alone = downloads[factor]
         name = (
-            f"{IMAGE_BYTES // MiB} MiB image, download {factor:g} x upload: capped at {cap / MiB:.0f} MiB/s "
-            f"(download alone {downloads[factor] * 1000:.0f} ms): persist_image vs naive"
+            f"{IMAGE_BYTES // MiB} MiB image, download {factor:g} x U: capped at {cap / MiB:.0f} MiB/s "
+            f"(download alone {alone * 1000:.0f} ms = {alone / upload:.2f} U): persist_image vs naive"
         )
         candidate, baseline = samples[arm_name(factor, CANDIDATE)], samples[arm_name(factor, BASELINE)]
         comparisons.append(compare(name, candidate, baseline, RATIO_TARGET, "s"))
