@@ -178,8 +178,6 @@ class GenerationService:
         result = self._call_ideogram(run, client, params)
         metrics.add_metric(name="IdeogramLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
         urls = self._record_answer(run, result)
-        cost = sum(record.cost_usd or 0.0 for record in run.records)
-        metrics.add_metric(name="EstimatedCostUsd", unit=MetricUnit.NoUnit, value=cost)
 
         self._persist_all(run, urls, run.deadline - RECORD_TAIL_SECONDS)
         self._flush_unsaved(run)
@@ -258,6 +256,8 @@ class GenerationService:
         now = self._now()
         price = self._prices.per_image(run.spec.model.value, run.spec.rendering_speed.value)
         cost = float(price) if price is not None else None
+        # Every image Ideogram returned is billed, unsafe ones too, whatever the table took.
+        metrics.add_metric(name="EstimatedCostUsd", unit=MetricUnit.NoUnit, value=(cost or 0.0) * count)
         changes: list[tuple[GenerationRecord, Transition]] = []
         urls: dict[str, tuple[str, int]] = {}
         for record, image in zip(run.records, result.data, strict=True):
