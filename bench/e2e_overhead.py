@@ -15,9 +15,11 @@ same cap. Rounds interleave the four arms. Target: candidate <= 1.5 x baseline f
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from bench.harness import Benchmark, BenchmarkError, Outcome, Progress, compare, run_rounds
-from bench.persist_memory import MiB, PersistTarget, generate_url, persist_in_child
+from bench.persist_memory import MiB, PersistTarget, drop_expect_continue, generate_url, persist_in_child
 
 if TYPE_CHECKING:
     from local_stack.stack import LocalStack
@@ -110,6 +112,55 @@ class E2ERig:
         return float(answer["value"])
 
 
+def parallel_seconds(task: Callable[[int], object], count: int, repeats: int = 3) -> float:
+    """Median time for `count` calls of task(i) started together to all finish."""
+    samples = []
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            list(pool.map(task, range(count)))
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def contention(rig: E2ERig, counts: tuple[int, ...] = (1, max(IMAGE_COUNTS))) -> str:
+    """How the emulator's downloads and moto's uploads alone scale from 1 to 8 at once.
+
+    Not part of the verdict: it says which side of the stack (all of it on this machine's two
+    cores) a slower num_images=8 comes from.
+    """
+    emulator = rig.stack.emulator
+    assert emulator is not None
+    url = generate_url(emulator)
+    body = bytes(IMAGE_BYTES)
+    rig.s3.meta.events.register("request-created.s3.PutObject", drop_expect_continue, unique_id="bench-e2e")
+
+    def download(_: int) -> None:
+        with requests.get(url, stream=True, timeout=REPLY_TIMEOUT_SECONDS) as response:
+            response.raise_for_status()
+            for _chunk in response.iter_content(chunk_size=256 * 1024):
+                pass
+
+    def upload(index: int) -> None:
+        key = f"images/bench-contention-{index}.png"
+        rig.s3.put_object(Bucket=rig.bucket, Key=key, Body=body, ContentType="image/png")
+        rig.s3.delete_object(Bucket=rig.bucket, Key=key)
+
+    downloads = {n: parallel_seconds(download, n) for n in counts}
+    uploads = {n: parallel_seconds(upload, n) for n in counts}
+    return (
+        "Alone, from the benchmark's process (median of 3): "
+        + ", ".join(f"{n} download(s) at once {downloads[n] * 1000:.0f} ms" for n in counts)
+        + "; "
+        + ", ".join(
+            f"{n} put_object(s) of {IMAGE_BYTES / MiB:g} MiB (and a delete each) to moto at once "
+            f"{uploads[n] * 1000:.0f} ms"
+            for n in counts
+        )
+        + "."
+    )
+
+
 def run(rounds: int, progress: Progress) -> Outcome:
     # Imported here: the stack pulls in moto's launcher, the emulator and the gateway.
     from local_stack.ideogram import EmulatorSettings
@@ -135,6 +186,8 @@ def run(rounds: int, progress: Progress) -> Outcome:
             arms: dict[str, Callable[[], float]] = {PERSIST_ALONE: rig.persist_alone}
             arms |= {arm_name(n): partial(rig.reply_overhead, n) for n in IMAGE_COUNTS}
             samples = run_rounds(arms, rounds, progress, unit="s")
+            scaling = contention(rig)
+            progress(f"  {scaling}")
     comparisons = [
         compare(
             f"{arm_name(n)}: reply time - L vs persisting one image alone",
@@ -150,7 +203,7 @@ def run(rounds: int, progress: Progress) -> Outcome:
         f"download capped at {cap / MiB:g} MiB/s per download (one image downloads in "
         f"~{DOWNLOAD_SECONDS:g} s). Serial persisting would make num_images=8 about 8 x the baseline."
     )
-    return Outcome(comparisons, [note])
+    return Outcome(comparisons, [note, scaling])
 
 
 BENCHMARK = Benchmark(
