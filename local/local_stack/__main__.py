@@ -10,6 +10,7 @@ import threading
 from types import FrameType
 
 from local_stack.stack import ENDPOINTS_FILE, STATE_DIR, LocalStack, StackOptions
+from local_stack.template import PROJECT_ROOT
 
 
 def _progress(message: str) -> None:
@@ -34,7 +35,23 @@ def _curl_examples(stack: LocalStack) -> str:
             f"{stack.ideogram_url}/v1/ideogram-v3/generate",
             f"  curl -s -X PUT -d '{{\"latency_seconds\": 2}}' {stack.ideogram_url}/_emulator/faults",
         ]
-    return "\n".join(lines)
+    return "\n".join([*lines, *_invoke_example(stack)])
+
+
+def _invoke_example(stack: LocalStack) -> list[str]:
+    """`aws lambda invoke` through the local Lambda Invoke API, with one of the sample events."""
+    samples = sorted(PROJECT_ROOT.glob("events/*/*.json"))
+    sample = next((path for path in samples if path.parent.name == "QueryFunction"), None)
+    if sample is None or sample.parent.name not in stack.runtimes:
+        return []
+    credentials = f"AWS_ACCESS_KEY_ID={stack.caller.access_key_id} "
+    credentials += f"AWS_SECRET_ACCESS_KEY={stack.caller.secret_access_key}"
+    return [
+        "  # the Lambda Invoke API: any function by its name, SigV4-signed for `lambda`:",
+        f"  {credentials} aws lambda invoke --endpoint-url {stack.lambda_url} --region {stack.options.region}"
+        f" --function-name {sample.parent.name} --cli-binary-format raw-in-base64-out"
+        f" --payload file://{sample.relative_to(PROJECT_ROOT)} /dev/stdout",
+    ]
 
 
 def run_up(options: StackOptions) -> int:
@@ -45,7 +62,8 @@ def run_up(options: StackOptions) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the gateway's access log
+    # The gateway's and the Lambda Invoke API's access logs, and one line per schedule firing.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     with LocalStack(options) as stack:
         path = stack.write_endpoints()
         print(f"\nThe local stack is ready; endpoints and local credentials are in {path}\n")
@@ -67,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--ideogram-port", type=int, default=0, help="Ideogram emulator port (default: a free one)"
     )
+    up.add_argument("--lambda-port", type=int, default=0, help="Lambda Invoke API port (default: a free one)")
+    up.add_argument(
+        "--schedule-interval",
+        type=float,
+        metavar="SECONDS",
+        help="fire every schedule every SECONDS instead of at its own rate or cron times",
+    )
+    up.add_argument("--no-schedules", action="store_true", help="do not fire the template's schedules")
     commands.add_parser("demo", help="start the stack, run the main job, show the result, stop")
     arguments = parser.parse_args(argv)
 
@@ -76,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             api_port=arguments.api_port,
             aws_port=arguments.aws_port,
             ideogram_port=arguments.ideogram_port,
+            lambda_port=arguments.lambda_port,
+            schedules=not arguments.no_schedules,
+            schedule_interval_seconds=arguments.schedule_interval,
             progress=_progress,
         )
         return run_up(options)

@@ -10,6 +10,7 @@ from typing import Any
 from local_stack.template import PROJECT_ROOT, Resolver, TemplateError, resources_of_type
 from local_stack.triggers import Trigger, read_triggers
 from local_stack.triggers.http import HttpRoute
+from local_stack.triggers.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class FunctionSpec:
     def routes(self) -> tuple[HttpRoute, ...]:
         return tuple(trigger for trigger in self.triggers if isinstance(trigger, HttpRoute))
 
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        return tuple(trigger for trigger in self.triggers if isinstance(trigger, Schedule))
+
 
 def _merged(globals_: Mapping[str, Any], properties: Mapping[str, Any], key: str, default: Any) -> Any:
     return properties.get(key, globals_.get(key, default))
@@ -50,8 +55,8 @@ def _reserved_concurrency(
 def load_functions(resolver: Resolver, base_dir: Path = PROJECT_ROOT) -> list[FunctionSpec]:
     """Every AWS::Serverless::Function of the template, with Globals applied and intrinsics resolved.
 
-    CodeUri and ContentUri are relative to base_dir, the template's directory. An event the local
-    stack cannot run raises TemplateError (see triggers/).
+    CodeUri and ContentUri are relative to base_dir, the template's directory. Events' Properties
+    are resolved too; an event the local stack cannot run raises TemplateError (see triggers/).
     """
     template = resolver.template
     globals_ = template.get("Globals", {}).get("Function", {})
@@ -79,7 +84,7 @@ def load_functions(resolver: Resolver, base_dir: Path = PROJECT_ROOT) -> list[Fu
                 memory_mb=int(_merged(globals_, properties, "MemorySize", 128)),
                 environment={key: str(value) for key, value in resolver.resolve(environment).items()},
                 layer_dirs=tuple(layer_dirs),
-                triggers=read_triggers(logical_id, properties.get("Events", {})),
+                triggers=read_triggers(logical_id, properties.get("Events", {}), resolver),
                 reserved_concurrency=_reserved_concurrency(resolver, globals_, properties),
             )
         )

@@ -138,7 +138,7 @@ class FunctionRuntime:
             with self._lock:
                 self._in_flight -= 1
 
-    def invoke(self, event: Mapping[str, Any], cold_start_allowance: float = 30.0) -> Any:
+    def invoke(self, event: Any, cold_start_allowance: float = 30.0) -> Any:
         """Runs one invocation and returns the handler's result.
 
         A new environment's init may take up to cold_start_allowance seconds; the function's
@@ -152,7 +152,9 @@ class FunctionRuntime:
                 environment = self._start_environment()
                 self._await_init(environment, cold_start_allowance)
             request_id = str(uuid.uuid4())
-            environment.connection.send((dict(event), request_id, self.spec.timeout_seconds))
+            # Any JSON value is an event (the Invoke API takes lists and strings too).
+            payload = dict(event) if isinstance(event, Mapping) else event
+            environment.connection.send((payload, request_id, self.spec.timeout_seconds))
             if not environment.connection.poll(self.spec.timeout_seconds):
                 self._discard(environment)
                 raise InvocationError("Timeout", f"Task timed out after {self.spec.timeout_seconds} seconds")

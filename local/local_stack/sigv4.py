@@ -2,7 +2,8 @@
 
 Production routes use the HTTP API's IAM authorizer: every request is SigV4-signed for the
 `execute-api` service. The local gateway enforces the same rule against the local caller's
-credentials, recomputing the signature with botocore's own signer.
+credentials, recomputing the signature with botocore's own signer. The local Lambda Invoke API
+checks its requests the same way, for the `lambda` service.
 """
 
 from __future__ import annotations
@@ -53,15 +54,17 @@ def verify(
     region: str,
     callers: Mapping[str, CallerCredentials],
     now: datetime | None = None,
+    service: str = SERVICE,
 ) -> VerifiedCaller:
     """Returns the caller whose credentials signed the request, or raises SignatureError."""
     lowered = {name.lower(): value for name, value in headers.items()}
     match = _AUTHORIZATION.match(lowered.get("authorization", "").strip())
     if match is None:
         raise SignatureError("Missing Authentication Token")
-    access_key_id, date, scope_region, service, terminator = (match["credential"].split("/") + [""] * 5)[:5]
-    if terminator != "aws4_request" or service != SERVICE or scope_region != region:
-        raise SignatureError("Credential should be scoped to a valid region and the execute-api service")
+    scope = (match["credential"].split("/") + [""] * 5)[:5]
+    access_key_id, date, scope_region, scope_service, terminator = scope
+    if terminator != "aws4_request" or scope_service != service or scope_region != region:
+        raise SignatureError(f"Credential should be scoped to a valid region and the {service} service")
     caller = callers.get(access_key_id)
     if caller is None:
         raise SignatureError("The security token included in the request is invalid")
@@ -90,7 +93,7 @@ def verify(
     request.context["timestamp"] = amz_date
     signer = SigV4Auth(
         Credentials(caller.access_key_id, caller.secret_access_key, lowered.get("x-amz-security-token")),
-        SERVICE,
+        service,
         region,
     )
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
@@ -100,9 +103,15 @@ def verify(
 
 
 def sign(
-    method: str, url: str, headers: Mapping[str, str], body: bytes, region: str, caller: CallerCredentials
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    region: str,
+    caller: CallerCredentials,
+    service: str = SERVICE,
 ) -> dict[str, str]:
     """Headers of a request signed by caller (what an AWS SDK or `curl --aws-sigv4` sends)."""
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
-    SigV4Auth(Credentials(caller.access_key_id, caller.secret_access_key), SERVICE, region).add_auth(request)
+    SigV4Auth(Credentials(caller.access_key_id, caller.secret_access_key), service, region).add_auth(request)
     return dict(request.headers.items())

@@ -1,4 +1,5 @@
-"""The embedded local stack: AWS emulator, Ideogram emulator (or a real Ideogram), gateway."""
+"""The embedded local stack: AWS emulator, Ideogram emulator (or a real Ideogram), gateway, the
+Lambda Invoke API and the template's schedules."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from local_stack.fault_proxy import FaultProxy
 from local_stack.functions import load_functions
 from local_stack.gateway import Gateway, GatewayConfig
 from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
+from local_stack.lambda_api import LambdaApi, LambdaApiConfig
 from local_stack.lambda_runtime import FunctionRuntime
 from local_stack.provision import provision
+from local_stack.scheduler import ScheduledFunction, Scheduler
 from local_stack.sigv4 import CallerCredentials
-from local_stack.template import PROJECT_ROOT, Resolver, load_template
+from local_stack.template import PROJECT_ROOT, TEMPLATE_PATH, Resolver, load_template
 from local_stack.triggers.http import HttpRoute
 
 STATE_DIR = PROJECT_ROOT / ".local"
@@ -52,7 +55,10 @@ class StackOptions:
     stack_name: str = "ideogram-assets-local"
     region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]
     host: str = "127.0.0.1"
+    # The template the stack runs; CodeUri and ContentUri are relative to its directory.
+    template_path: Path = TEMPLATE_PATH
     api_port: int = 0
+    lambda_port: int = 0
     aws_port: int = 0
     ideogram_port: int = 0
     # IDEOGRAM_BASE_URL points the stack at another Ideogram (real or not) instead of the emulator.
@@ -69,6 +75,11 @@ class StackOptions:
     fault_proxy: bool = False
     # Added to every function's environment, over the template's values (tests tune limits).
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # Fire the template's Schedule/ScheduleV2 events (`make up` does; off unless asked, so that
+    # nothing fires on its own in the middle of a test).
+    schedules: bool = False
+    # Every schedule fires every this many seconds instead of at its own rate or cron times.
+    schedule_interval_seconds: float | None = None
     progress: Callable[[str], None] = lambda message: None
 
 
@@ -87,6 +98,8 @@ class LocalStack:
         self.emulator: RunningEmulator | None = None
         self.proxy: FaultProxy | None = None
         self.gateway: Gateway | None = None
+        self.lambda_api: LambdaApi | None = None
+        self.scheduler: Scheduler | None = None
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.resolver: Resolver | None = None
 
@@ -107,6 +120,11 @@ class LocalStack:
     def api_url(self) -> str:
         assert self.gateway is not None, "the stack is not started"
         return self.gateway.url
+
+    @property
+    def lambda_url(self) -> str:
+        assert self.lambda_api is not None, "the stack is not started"
+        return self.lambda_api.url
 
     @property
     def ideogram_key_secret_name(self) -> str:
@@ -150,7 +168,7 @@ class LocalStack:
         if self.options.log_dir is not None:
             self.options.log_dir.mkdir(parents=True, exist_ok=True)
         self.aws.start()
-        template = load_template()
+        template = load_template(self.options.template_path)
         self.resolver = Resolver(template, self.options.stack_name, self.options.region, LOCAL_ACCOUNT_ID)
         created = provision(self.resolver, self.aws)
         progress(f"created {', '.join(sorted(created))} from template.yaml")
@@ -166,28 +184,59 @@ class LocalStack:
             self.put_ideogram_key_secret(self.ideogram_api_key)
             progress(f"Ideogram key stored in the secret {self.ideogram_key_secret_name}")
         routes: dict[HttpRoute, FunctionRuntime] = {}
-        for spec in load_functions(self.resolver):
+        schedules: list[ScheduledFunction] = []
+        for spec in load_functions(self.resolver, base_dir=self.options.template_path.parent):
             log_path = self.options.log_dir / "functions.log" if self.options.log_dir else None
             runtime = FunctionRuntime(spec, self.function_environment(), self.options.concurrency, log_path)
             self.runtimes[spec.logical_id] = runtime
             routes.update(dict.fromkeys(spec.routes, runtime))
-        config = GatewayConfig(
-            runtimes=routes, callers={self.caller.access_key_id: self.caller}, region=self.options.region
-        )
+            schedules += [ScheduledFunction(schedule, runtime) for schedule in spec.schedules]
+        callers = {self.caller.access_key_id: self.caller}
+        config = GatewayConfig(runtimes=routes, callers=callers, region=self.options.region)
         self.gateway = Gateway(config, host=self.options.host, port=self.options.api_port).start()
         progress(f"API gateway listening on {self.gateway.url}, routes from template.yaml: {len(routes)}")
+        lambda_config = LambdaApiConfig(
+            runtimes=self.runtimes, callers=callers, region=self.options.region, account_id=LOCAL_ACCOUNT_ID
+        )
+        self.lambda_api = LambdaApi(lambda_config, host=self.options.host, port=self.options.lambda_port)
+        self.lambda_api.start()
+        progress(f"Lambda Invoke API listening on {self.lambda_api.url}: {', '.join(sorted(self.runtimes))}")
+        self._start_schedules(schedules)
         return self
+
+    def _start_schedules(self, schedules: list[ScheduledFunction]) -> None:
+        if not schedules:
+            return
+        if not self.options.schedules:
+            self.options.progress(f"schedules off: {len(schedules)} in the template do not fire")
+            return
+        self.scheduler = Scheduler(
+            schedules,
+            stack_name=self.options.stack_name,
+            region=self.options.region,
+            account_id=LOCAL_ACCOUNT_ID,
+            interval_seconds=self.options.schedule_interval_seconds,
+        ).start()
+        interval = self.options.schedule_interval_seconds
+        when = "at their own rate or cron times" if interval is None else f"every {interval:g} s"
+        enabled = [job.schedule for job in self.scheduler.jobs]
+        names = ", ".join(f"{schedule.function_id}.{schedule.event_name}" for schedule in enabled)
+        disabled = len(schedules) - len(enabled)
+        self.options.progress(
+            f"schedules firing {when}: {names or 'none'}" + (f" ({disabled} disabled)" if disabled else "")
+        )
 
     def endpoints(self) -> dict[str, Any]:
         endpoints: dict[str, Any] = {
             "api": self.api_url,
+            "lambda": self.lambda_url,
             "aws": self.aws.endpoint_url,
             "aws_ca_bundle": self.aws.ca_bundle,
             "ideogram": self.ideogram_url,
             "region": self.options.region,
             "stack_name": self.options.stack_name,
             "resources": dict(self.resolver.physical_ids) if self.resolver else {},
-            # The API's IAM auth in local form: sign requests with these (SigV4, execute-api).
+            # The IAM auth in local form: sign requests with these (SigV4, execute-api or lambda).
             "credentials": {
                 "access_key_id": self.caller.access_key_id,
                 "secret_access_key": self.caller.secret_access_key,
@@ -208,6 +257,13 @@ class LocalStack:
         return path
 
     def stop(self) -> None:
+        # Triggers first, so nothing starts an invocation while the environments are closing.
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
+        if self.lambda_api is not None:
+            self.lambda_api.stop()
+            self.lambda_api = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None

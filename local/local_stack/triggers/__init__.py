@@ -1,13 +1,14 @@
 """Triggers: what makes the local stack run a function, read from the function's SAM events.
 
-Each kind of trigger is one module here that turns an event's Properties into a trigger, plus
-one line in EVENT_TYPES naming the SAM event Type it runs:
+Each kind of trigger is one module here that turns an event's Properties (intrinsics resolved)
+into a trigger, plus one line in EVENT_TYPES naming the SAM event Type it runs:
 
 - http.py: `HttpApi` events become routes of the local gateway (gateway.py, apigw.py).
+- schedule.py: `Schedule` and `ScheduleV2` events fire the function on a timer (scheduler.py).
 
-Schedules (`Schedule`, `ScheduleV2`), queues (`SQS`, the event source mapping's poller) and
-buses (`EventBridgeRule`) are added here next, the same way. An event whose Type has no line
-in EVENT_TYPES stops the stack at start: the local stack never skips a trigger silently.
+Queues (`SQS`, the event source mapping's poller) and buses (`EventBridgeRule`) are added here
+next, the same way. An event whose Type has no line in EVENT_TYPES stops the stack at start: the
+local stack never skips a trigger silently.
 """
 
 from __future__ import annotations
@@ -15,21 +16,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from local_stack.template import TemplateError
+from local_stack.template import Resolver, TemplateError
 from local_stack.triggers.http import HttpRoute, route_from_event
+from local_stack.triggers.schedule import Schedule, schedule_from_event, schedule_v2_from_event
 
-# One member per kind of trigger: HttpRoute | <the next kind> | ...
-type Trigger = HttpRoute
+# One member per kind of trigger: HttpRoute | Schedule | <the next kind> | ...
+type Trigger = HttpRoute | Schedule
 
-# Reads one event's Properties; the first argument names the function and event for errors.
-type EventReader = Callable[[str, Mapping[str, Any]], Trigger]
+# Reads one event's Properties, given the function's logical id and the event's name.
+type EventReader = Callable[[str, str, Mapping[str, Any]], Trigger]
 
 EVENT_TYPES: Mapping[str, EventReader] = {
     "HttpApi": route_from_event,
+    "Schedule": schedule_from_event,
+    "ScheduleV2": schedule_v2_from_event,
 }
 
 
-def read_triggers(function_id: str, events: Mapping[str, Any]) -> tuple[Trigger, ...]:
+def read_triggers(function_id: str, events: Mapping[str, Any], resolver: Resolver) -> tuple[Trigger, ...]:
     """The triggers of one function's Events, or TemplateError for an event the stack cannot run."""
     triggers = []
     for name, event in events.items():
@@ -40,5 +44,9 @@ def read_triggers(function_id: str, events: Mapping[str, Any]) -> tuple[Trigger,
                 f"{function_id}: event {name} has Type {event_type}, which the local stack does not run"
                 f" (it runs {', '.join(sorted(EVENT_TYPES))})"
             )
-        triggers.append(reader(f"{function_id} event {name}", event.get("Properties", {})))
+        try:
+            properties = resolver.resolve(event.get("Properties", {}))
+        except TemplateError as error:
+            raise TemplateError(f"{function_id} event {name}: {error}") from None
+        triggers.append(reader(function_id, name, properties))
     return tuple(triggers)

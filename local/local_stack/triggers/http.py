@@ -22,8 +22,9 @@ class HttpRoute:
         return f"{self.method} {self.path}"
 
 
-def route_from_event(where: str, properties: Mapping[str, Any]) -> HttpRoute:
-    """The route an HttpApi event declares; `where` names the function and event in errors."""
+def route_from_event(function_id: str, event_name: str, properties: Mapping[str, Any]) -> HttpRoute:
+    """The route an HttpApi event declares."""
     if "Path" not in properties or "Method" not in properties:
+        where = f"{function_id} event {event_name}"
         raise TemplateError(f"{where}: an HttpApi event needs Path and Method locally")
     return HttpRoute(method=str(properties["Method"]).upper(), path=str(properties["Path"]))
