@@ -83,8 +83,9 @@ class RecordStore:
     def open_records(self, status: Status, created_before: str) -> Iterator[GenerationRecord]:
         """PENDING or FAILED records created before a time, oldest first (a sparse index: reads
         grow with the open records, not with the table)."""
-        created_at: Any = GenerationRecord.by_open_status.created_at
-        yield from GenerationRecord.by_open_status.query(status.value, created_at < created_before)
+        yield from GenerationRecord.by_open_status.query(
+            status.value, GenerationRecord.created_at < created_before
+        )
 
     def expiring_on(self, day: str) -> Iterator[GenerationRecord]:
         """Records whose retention ends on `day` (YYYY-MM-DD), with what deleting them needs."""
@@ -135,8 +136,10 @@ class RecordStore:
 
     def update(self, record: GenerationRecord, transition: Transition) -> None:
         """One record's transition, if the table still has it in the state the transition starts from."""
+        before, after = _state(record), _state_after(record, transition)
+        # PynamoDB's update() also refreshes the object from the item it wrote.
         record.update(_actions(transition), condition=GenerationRecord.status == transition.before.value)
-        self.counters.change(_state(record), _state_after(record, transition))
+        self.counters.change(before, after)
         lifecycle.apply(record, transition)
 
     def create_in_state(self, record: GenerationRecord, transition: Transition) -> None:
