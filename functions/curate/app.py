@@ -30,7 +30,7 @@ register_error_handlers(app)
             "description": "The record as changed",
             "content": {"application/json": {"model": GenerationView}},
         },
-        **error_responses(404, 409, 422),
+        **error_responses(400, 404, 409, 422),
     },
 )
 # The reply holds the prompt and a presigned link: kept out of traces.

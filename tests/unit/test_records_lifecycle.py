@@ -18,7 +18,8 @@ from ideogram_assets.ideogram import GeneratedImage
 from ideogram_assets.ideogram.image_urls import ASSUMED_URL_LIFETIME, url_expiry
 from ideogram_assets.pricing import PriceTable
 from ideogram_assets.records import lifecycle
-from ideogram_assets.records.lifecycle import InvalidTransition, object_key
+from ideogram_assets.records.errors import InvalidTransition
+from ideogram_assets.records.lifecycle import object_key
 from ideogram_assets.records.model import RECORD_SORT_KEY, GenerationRecord
 from ideogram_assets.records.status import Status
 from ideogram_assets.retention.policy import RetentionPolicy
