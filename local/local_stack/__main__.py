@@ -49,8 +49,8 @@ def _invoke_example(stack: LocalStack) -> list[str]:
     return [
         "  # the Lambda Invoke API: any function by its name, SigV4-signed for `lambda`:",
         f"  {credentials} aws lambda invoke --endpoint-url {stack.lambda_url} --region {stack.options.region}"
-        f" --function-name {sample.parent.name} --cli-binary-format raw-in-base64-out"
-        f" --payload file://{sample.relative_to(PROJECT_ROOT)} /dev/stdout",
+        f" --function-name {sample.parent.name}"
+        f" --payload fileb://{sample.relative_to(PROJECT_ROOT)} /dev/stdout",
     ]
 
 

@@ -238,7 +238,8 @@ class _LambdaApiHandler(BaseHTTPRequestHandler):
         match = _INVOKE_PATH.fullmatch(raw_path)
         if self.command != "POST" or match is None:
             raise LambdaApiError(404, "UnknownOperationException", "Unknown operation")
-        runtime = self._runtime(unquote(match["name"]), parse_qs(raw_query).get("Qualifier", [None])[0])
+        self._function = unquote(match["name"])  # as asked for, in the access log
+        runtime = self._runtime(self._function, parse_qs(raw_query).get("Qualifier", [None])[0])
         self._function = runtime.spec.function_name
         invocation_type = self.headers.get("x-amz-invocation-type", "RequestResponse")
         if invocation_type not in _INVOCATION_TYPES:

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_croniter import AwsCroniter  # type: ignore[import-untyped]
-from aws_croniter.exceptions import AwsCroniterExpressionError  # type: ignore[import-untyped]
-
 from local_stack.template import TemplateError
 
 _RATE = re.compile(r"rate\((?P<value>[0-9]+) (?P<unit>minutes?|hours?|days?)\)")
@@ -66,9 +63,13 @@ class Schedule:
         match = _CRON.fullmatch(self.expression.strip())
         if match is None:
             return None
+        # Imported here: every execution environment loads this module (its FunctionSpec names its
+        # triggers), and a function's cold start should not pay for a cron parser it never uses.
+        from aws_croniter import AwsCroniter  # type: ignore[import-untyped]
+
         try:
             return AwsCroniter(" ".join(match["fields"].split()))
-        except AwsCroniterExpressionError:
+        except ValueError:  # the library's errors for an expression EventBridge refuses
             return None
 
     def next_fire(self, after: datetime) -> datetime | None:
