@@ -8,15 +8,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ideogram_assets.api.generations import GenerationView
+from ideogram_assets.api.generations import GENERATION_ID_PATTERN, GenerationView
 from ideogram_assets.api.views import generation_view
 from ideogram_assets.aws import s3_client
 from ideogram_assets.config import base_settings
 from ideogram_assets.health import HealthReport, check_health
 from ideogram_assets.http_errors import NotFound, error_responses, register_error_handlers
 from ideogram_assets.observability import logger, metrics, tracer
-
-GENERATION_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app)

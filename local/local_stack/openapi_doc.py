@@ -94,7 +94,9 @@ def build_document() -> dict[str, Any]:
         if document is None:
             document = part
             continue
-        document["paths"].update(part.get("paths", {}))
+        # Two functions may serve one path (GET and PATCH /generations/{id}): merge its operations.
+        for path, operations in part.get("paths", {}).items():
+            document["paths"].setdefault(path, {}).update(operations)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(part.get("components", {}).get("schemas", {}))
     assert document is not None, "no function serves HTTP routes"

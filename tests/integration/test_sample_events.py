@@ -32,6 +32,12 @@ def test_every_sample_belongs_to_a_function() -> None:
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_the_handler_answers_its_sample_event(stack: LocalStack, sample: Path) -> None:
     runtime: FunctionRuntime = stack.runtimes[sample.parent.name]
-    result = runtime.invoke(json.loads(sample.read_text()))
-    assert 200 <= result["statusCode"] < 300, result
+    event = json.loads(sample.read_text())
+    result = runtime.invoke(event)
+    if "routeKey" not in event:  # a scheduled task's payload: the reply is its summary
+        assert result["task"] == event["task"], result
+        assert result["complete"] is True, result
+        return
+    # An API event: a JSON reply, never a server error (a sample may name a record that does not exist).
+    assert 200 <= result["statusCode"] < 500, result
     assert json.loads(result["body"])

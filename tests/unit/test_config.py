@@ -15,6 +15,7 @@ from ideogram_assets.config import (
     Settings,
 )
 from ideogram_assets.generation.ideogram_access import IdeogramKeyAccess
+from ideogram_assets.retention.policy import RetentionPolicy
 
 
 def ideogram_api_key(settings: GenerateSettings) -> str:
@@ -125,7 +126,12 @@ def test_the_base_settings_are_all_a_read_only_function_needs() -> None:
     settings = Settings.from_env(environ)
 
     assert settings == Settings(
-        stage="prod", table_name="t", bucket_name="b", region="eu-west-1", presigned_url_seconds=900
+        stage="prod",
+        table_name="t",
+        bucket_name="b",
+        region="eu-west-1",
+        presigned_url_seconds=900,
+        retention=RetentionPolicy(short_days=30, standard_days=365, grace_days=7),
     )
     assert not hasattr(settings, "ideogram_base_url")
 
@@ -292,3 +298,11 @@ def test_a_blank_key_counts_as_no_key(env: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ConfigurationError, match="no Ideogram API key"):
         ideogram_api_key(GenerateSettings.from_env())
+
+
+def test_retention_days_come_from_the_environment(env: pytest.MonkeyPatch) -> None:
+    env.setenv("SHORT_RETENTION_DAYS", "3")
+    env.setenv("STANDARD_RETENTION_DAYS", "90")
+    env.setenv("RETENTION_GRACE_DAYS", "2")
+
+    assert Settings.from_env().retention == RetentionPolicy(short_days=3, standard_days=90, grace_days=2)

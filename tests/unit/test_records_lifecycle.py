@@ -18,9 +18,11 @@ from ideogram_assets.ideogram import GeneratedImage
 from ideogram_assets.ideogram.image_urls import ASSUMED_URL_LIFETIME, url_expiry
 from ideogram_assets.pricing import PriceTable
 from ideogram_assets.records import lifecycle
-from ideogram_assets.records.lifecycle import InvalidTransition, object_key
+from ideogram_assets.records.errors import InvalidTransition
+from ideogram_assets.records.lifecycle import object_key
 from ideogram_assets.records.model import RECORD_SORT_KEY, GenerationRecord
 from ideogram_assets.records.status import Status
+from ideogram_assets.retention.policy import RetentionPolicy
 from ideogram_assets.storage import StoredObject
 
 CREATED = datetime(2025, 3, 7, 9, 5, 0, 123000, tzinfo=UTC)
@@ -29,6 +31,7 @@ LATER = datetime(2025, 3, 7, 9, 5, 30, tzinfo=UTC)
 LATER_ISO = "2025-03-07T09:05:30.000Z"
 HASH = "ab" * 32
 URL = "https://ideogram.ai/api/images/ephemeral/abc.png"
+POLICY = RetentionPolicy(short_days=30, standard_days=365, grace_days=7)
 
 
 def generation_request(**fields: Any) -> GenerationSpec:
@@ -70,7 +73,7 @@ def _apply_result(
 
 
 def _mark_stored(record: GenerationRecord, stored: StoredObject) -> None:
-    lifecycle.apply(record, lifecycle.stored(record, stored, LATER))
+    lifecycle.apply(record, lifecycle.stored(record, stored, LATER, POLICY))
 
 
 def _mark_failed(record: GenerationRecord, kind: str, message: str) -> None:
@@ -563,14 +566,14 @@ def test_an_unsafe_record_cannot_be_stored() -> None:
     _apply_result(record, image(is_image_safe=False, url=None), CREATED, PriceTable())
 
     with pytest.raises(InvalidTransition, match="UNSAFE to STORED"):
-        lifecycle.stored(record, stored_object(key=record.key), LATER)
+        lifecycle.stored(record, stored_object(key=record.key), LATER, POLICY)
 
 
 def test_a_record_cannot_be_stored_under_another_key() -> None:
     record = new_record()
 
     with pytest.raises(InvalidTransition, match="another object"):
-        lifecycle.stored(record, stored_object(key="images/elsewhere.png"), LATER)
+        lifecycle.stored(record, stored_object(key="images/elsewhere.png"), LATER, POLICY)
 
 
 def test_a_failed_record_can_still_be_stored_later() -> None:
@@ -597,7 +600,7 @@ def test_a_transition_names_the_status_the_table_must_hold() -> None:
 def test_an_unsaved_answer_is_written_together_with_the_next_change() -> None:
     record = new_record()
     answer = lifecycle.answered(record, image(seed=7), url_expires_at=LATER, cost_usd=0.06, now=LATER)
-    stored = lifecycle.stored(record, stored_object(key=record.key), LATER)
+    stored = lifecycle.stored(record, stored_object(key=record.key), LATER, POLICY)
 
     combined = answer.then(stored)
 

@@ -32,11 +32,19 @@ def test_the_models_keys_are_the_tables() -> None:
 
 def test_the_model_knows_every_index_of_the_table_with_its_keys_and_projection() -> None:
     template = {
-        index["IndexName"]: (_keys(index["KeySchema"]), index["Projection"]["ProjectionType"])
+        index["IndexName"]: (
+            _keys(index["KeySchema"]),
+            index["Projection"]["ProjectionType"],
+            sorted(index["Projection"].get("NonKeyAttributes", [])),
+        )
         for index in _table()["GlobalSecondaryIndexes"]
     }
     model = {
-        index["index_name"]: (_keys(index["key_schema"]), index["projection"]["ProjectionType"])
+        index["index_name"]: (
+            _keys(index["key_schema"]),
+            index["projection"]["ProjectionType"],
+            sorted(index["projection"].get("NonKeyAttributes", [])),
+        )
         for index in _model_schema()["global_secondary_indexes"]
     }
 

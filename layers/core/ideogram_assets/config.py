@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Self, TypedDict
 
+from ideogram_assets.retention.policy import RETENTION_CLASSES as RETENTION_CLASS_NAMES
+from ideogram_assets.retention.policy import RetentionPolicy
+
 # Where Ideogram serves images from; a download from any other host is refused.
 IDEOGRAM_IMAGE_HOSTS = frozenset({"ideogram.ai", "*.ideogram.ai"})
 DEFAULT_IDEOGRAM_BASE_URL = "https://api.ideogram.ai"
 DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 * 1024
 DEFAULT_PRESIGNED_URL_SECONDS = 900
-RETENTION_CLASSES = frozenset({"short", "standard", "permanent"})
+RETENTION_CLASSES = frozenset(RETENTION_CLASS_NAMES)
+# template.yaml's parameter defaults, for tools run outside a function.
+DEFAULT_SHORT_RETENTION_DAYS = 30
+DEFAULT_STANDARD_RETENTION_DAYS = 365
+DEFAULT_RETENTION_GRACE_DAYS = 7
 
 
 class ConfigurationError(RuntimeError):
@@ -54,6 +61,7 @@ class _BaseFields(TypedDict):
     bucket_name: str
     region: str
     presigned_url_seconds: int
+    retention: RetentionPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,7 @@ class Settings:
     bucket_name: str
     region: str
     presigned_url_seconds: int
+    retention: RetentionPolicy
 
     @classmethod
     def _base_fields(cls, environ: Mapping[str, str]) -> _BaseFields:
@@ -79,6 +88,13 @@ class Settings:
             region=region,
             presigned_url_seconds=_positive_int(
                 environ, "PRESIGNED_URL_SECONDS", DEFAULT_PRESIGNED_URL_SECONDS
+            ),
+            retention=RetentionPolicy(
+                short_days=_positive_int(environ, "SHORT_RETENTION_DAYS", DEFAULT_SHORT_RETENTION_DAYS),
+                standard_days=_positive_int(
+                    environ, "STANDARD_RETENTION_DAYS", DEFAULT_STANDARD_RETENTION_DAYS
+                ),
+                grace_days=_positive_int(environ, "RETENTION_GRACE_DAYS", DEFAULT_RETENTION_GRACE_DAYS),
             ),
         )
 

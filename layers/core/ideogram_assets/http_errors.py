@@ -33,6 +33,7 @@ from ideogram_assets.idempotency import (
 )
 from ideogram_assets.ideogram import IdeogramError, IdeogramRequestError, IdeogramUnavailable
 from ideogram_assets.observability import logger, metrics
+from ideogram_assets.records.errors import InvalidTransition
 from ideogram_assets.request_guards import RefusedBody, check_json_body
 
 # Replies every route can give whatever it does: the IAM authorizer refuses unsigned or badly
@@ -45,7 +46,8 @@ _DESCRIPTIONS = {
     400: "The body cannot be read as one JSON document, or Ideogram refused the input",
     403: "The request is not signed with SigV4 for execute-api, or the signature does not match",
     404: "Not found",
-    409: "A request with the same Idempotency-Key is still running",
+    409: "A conflict with the resource's state: a request with the same Idempotency-Key is still "
+    "running, or the record's state does not allow the change",
     413: "The body is larger than the API's payload limit (10 MB)",
     415: "The body is not JSON: send it as application/json in UTF-8",
     422: "The request is not valid; `errors` names each field",
@@ -203,6 +205,10 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(NotFound)
     def not_found(error: NotFound) -> Response[Any]:
         return error_reply(404, str(error))
+
+    @app.exception_handler(InvalidTransition)
+    def invalid_transition(error: InvalidTransition) -> Response[Any]:
+        return error_reply(409, str(error))
 
     @app.exception_handler(IdeogramRequestError)
     def invalid_parameters(error: IdeogramRequestError) -> Response[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from ideogram_assets.aws import dynamodb_client
 from ideogram_assets.config import Settings
 from ideogram_assets.records.repository import RecordStore
 
@@ -12,4 +13,4 @@ from ideogram_assets.records.repository import RecordStore
 @cache
 def record_store(settings: Settings) -> RecordStore:
     """The generation records of the function's table."""
-    return RecordStore(settings.table_name, settings.region)
+    return RecordStore(settings.table_name, settings.region, dynamodb_client())

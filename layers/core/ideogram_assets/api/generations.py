@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 from ideogram_assets.generation.spec import GenerationSpec
+from ideogram_assets.retention.policy import RetentionClass
+
+GENERATION_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
 class GenerationRequest(GenerationSpec):
@@ -51,6 +54,9 @@ class GenerationView(ApiModel):
     prompt_hash: str
     created_at: str
     failure_kind: str | None = None
+    retention_class: str | None = None
+    legal_hold: bool = False
+    expires_on: str | None = None  # the day the retention sweep removes it; none: kept for ever
     image_url: str | None = None
     image_url_expires_in: int | None = None
 
@@ -61,3 +67,18 @@ class GenerationsResponse(ApiModel):
     request_id: str
     complete: bool  # false: some image is still PENDING or FAILED and will be reconciled
     generations: list[GenerationView]
+
+
+class GenerationChange(BaseModel):
+    """PATCH /generations/{id}: pin an image to another retention class, set or clear a legal hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    retention_class: RetentionClass | None = None
+    legal_hold: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if self.retention_class is None and self.legal_hold is None:
+            raise ValueError("name what to change: retention_class and/or legal_hold")
+        return self

@@ -58,6 +58,9 @@ def generation_view(record: GenerationRecord, s3: S3Client, link_seconds: int) -
         prompt_hash=record.prompt_hash,
         created_at=record.created_at,
         failure_kind=record.failure_kind,
+        retention_class=record.retention_class,
+        legal_hold=bool(record.legal_hold),
+        expires_on=record.expires_on,
         image_url=link,
         image_url_expires_in=link_seconds if link else None,
     )

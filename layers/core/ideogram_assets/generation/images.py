@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ideogram_assets.observability import logger
+from ideogram_assets.retention.pinning import RETENTION_TAG, retention_tag
 from ideogram_assets.storage import DownloadPolicy, DownloadRejected, StoredObject, persist_image
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
     from ideogram_assets.records.model import GenerationRecord
 
-RETENTION_TAG = "retention-class"
 # Failures a second attempt can cure; an expired URL or a wrong content type would only repeat.
 RETRYABLE_KINDS = frozenset({"truncated"})
 
@@ -58,7 +58,11 @@ class ImageStore:
                 "seed": str(seed),
                 "prompt-hash": record.prompt_hash,
             },
-            tags={RETENTION_TAG: record.retention_class or self.default_retention_class},
+            tags={
+                RETENTION_TAG: retention_tag(
+                    record.retention_class or self.default_retention_class, record.legal_hold
+                )
+            },
             policy=self.policy,
             s3=self.s3,
             session=self.session,

@@ -175,12 +175,14 @@ class GenerationService:
         self._records.create(run.records)
         logger.append_keys(request_id=run.request_id)
 
-        result = self._call_ideogram(run, client, params)
-        metrics.add_metric(name="IdeogramLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
-        urls = self._record_answer(run, result)
-
-        self._persist_all(run, urls, run.deadline - RECORD_TAIL_SECONDS)
-        self._flush_unsaved(run)
+        try:
+            result = self._call_ideogram(run, client, params)
+            metrics.add_metric(name="IdeogramLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
+            urls = self._record_answer(run, result)
+            self._persist_all(run, urls, run.deadline - RECORD_TAIL_SECONDS)
+            self._flush_unsaved(run)
+        finally:
+            self._records.flush_counters()
         logger.info(
             "generation persisted",
             images=len(run.records),
@@ -293,23 +295,25 @@ class GenerationService:
             # Each record is written as soon as its image is done, not behind a slower one.
             for future in as_completed(futures):
                 record = futures[future]
-                self._save(run, record, self._outcome_of(record, future))
+                self._save(run, record, self._outcome_of(record, future, urls[record.id][0]))
 
-    def _outcome_of(self, record: GenerationRecord, future: Future[StoredObject]) -> Transition:
+    def _outcome_of(self, record: GenerationRecord, future: Future[StoredObject], url: str) -> Transition:
         now = self._now()
         result = future.exception() or future.result()
         if isinstance(result, (DownloadRejected, StorageError)):
             logger.warning("image not stored", generation_id=record.id, kind=result.kind, error=str(result))
             count_failure(result.kind)
-            return lifecycle.failed(record, result.kind, str(result), now)
+            return lifecycle.failed(record, result.kind, str(result), now, url=url)
         if isinstance(result, BaseException):
             # A bug must not cost the other images: record it, the reconciler retries.
             logger.error("image not stored: unexpected error", generation_id=record.id, exc_info=result)
             count_failure("internal")
-            return lifecycle.failed(record, "internal", "unexpected error while storing the image", now)
+            return lifecycle.failed(
+                record, "internal", "unexpected error while storing the image", now, url=url
+            )
         metrics.add_metric(name="ImagesPersisted", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="BytesPersisted", unit=MetricUnit.Bytes, value=result.size_bytes)
-        return lifecycle.stored(record, result, now)
+        return lifecycle.stored(record, result, now, self._settings.retention)
 
     def _save(self, run: _Run, record: GenerationRecord, transition: Transition | None) -> None:
         """Writes `transition` with any change the table did not take before it."""

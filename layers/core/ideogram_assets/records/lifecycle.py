@@ -5,9 +5,12 @@ to (`after`) and every attribute it sets. The repository writes it with a condit
 and only then applies it to the record in memory, so a record object never says more than the
 table does. An invalid change (STORED → FAILED, say) raises before anything is written.
 
-    PENDING ──answered──▶ PENDING (with the image's URL) ──stored──▶ STORED
-        │                     └──────────failed──────────▶ FAILED ──stored──▶ STORED
-        └──answered (no image)──▶ UNSAFE
+    PENDING ──answered──▶ PENDING (with the image's URL) ──stored──▶ STORED ◀──stored── MISSING
+        │                     └──────────failed──────────▶ FAILED ──stored──▶ STORED ──missing─▶ MISSING
+        ├──answered (no image)──▶ UNSAFE          PENDING/FAILED ──lost (URL expired)──▶ LOST
+
+A stored record carries its expiry (`expiresOn`, the day the retention sweep removes it, and
+`ttl`, DynamoDB's own backstop), set from its retention class; pinning or a legal hold moves it.
 """
 
 from __future__ import annotations
@@ -19,29 +22,31 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ideogram_assets.records.errors import InvalidTransition
 from ideogram_assets.records.model import GenerationRecord, iso, record_key
 from ideogram_assets.records.status import OPEN_STATUSES, Status
 
 if TYPE_CHECKING:
     from ideogram_assets.generation.spec import GenerationSpec
     from ideogram_assets.ideogram import GeneratedImage
+    from ideogram_assets.retention.policy import RetentionPolicy
     from ideogram_assets.storage import StoredObject
 
 MAX_FAILURE_MESSAGE = 500
 
 _ALLOWED: Mapping[Status, frozenset[Status]] = MappingProxyType(
     {
-        Status.PENDING: frozenset({Status.PENDING, Status.STORED, Status.UNSAFE, Status.FAILED}),
+        Status.PENDING: frozenset({Status.PENDING, Status.STORED, Status.UNSAFE, Status.FAILED, Status.LOST}),
         # A FAILED image whose URL is still valid can be stored later (reconciliation).
-        Status.FAILED: frozenset({Status.FAILED, Status.STORED}),
-        Status.STORED: frozenset(),
+        Status.FAILED: frozenset({Status.FAILED, Status.STORED, Status.LOST}),
+        # STORED → STORED: its retention changes (pinning, a legal hold).
+        Status.STORED: frozenset({Status.STORED, Status.MISSING}),
+        # Its object came back (restored from an older version, say).
+        Status.MISSING: frozenset({Status.MISSING, Status.STORED}),
         Status.UNSAFE: frozenset(),
+        Status.LOST: frozenset(),
     }
 )
-
-
-class InvalidTransition(RuntimeError):
-    """A state change the record's life does not allow; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,21 @@ def answered(
     )
 
 
-def stored(record: GenerationRecord, stored_object: StoredObject, now: datetime) -> Transition:
+def _expiry_changes(
+    record: GenerationRecord, policy: RetentionPolicy, retention_class: str | None, legal_hold: bool
+) -> dict[str, Any]:
+    created = datetime.fromisoformat(record.created_at)
+    expiry = policy.expiry(retention_class or "standard", created, legal_hold=legal_hold)
+    if expiry is None:
+        return {"expires_on": None, "ttl": None}
+    return {"expires_on": expiry.expires_on.isoformat(), "ttl": expiry.ttl}
+
+
+def stored(
+    record: GenerationRecord, stored_object: StoredObject, now: datetime, policy: RetentionPolicy
+) -> Transition:
+    """The image is in its object: the record says so, with the day its retention ends."""
+    expiry = _expiry_changes(record, policy, record.retention_class, bool(record.legal_hold))
     transition = _transition(
         record,
         Status.STORED,
@@ -161,17 +180,71 @@ def stored(record: GenerationRecord, stored_object: StoredObject, now: datetime)
         height=stored_object.height,
         failure_kind=None,
         failure_message=None,
+        **expiry,
     )
     if (stored_object.bucket, stored_object.key) != (record.bucket, record.key):
         raise InvalidTransition(f"record {record.id} names another object than the one stored")
     return transition
 
 
-def failed(record: GenerationRecord, kind: str, message: str, now: datetime) -> Transition:
-    """The image could not be stored; its original URL and expiry stay for the reconciler."""
-    return _transition(
+def failed(
+    record: GenerationRecord, kind: str, message: str, now: datetime, *, url: str | None = None
+) -> Transition:
+    """The image could not be stored. With its original URL (the record's, or `url` when the
+    answer that holds it is not written yet) it stays open for the reconciler; without one there
+    is nothing to rescue, so it is closed: visible as FAILED, never read by the reconciler again."""
+    transition = _transition(
         record, Status.FAILED, now, failure_kind=kind, failure_message=message[:MAX_FAILURE_MESSAGE]
     )
+    if record.original_url or url:
+        return transition
+    return Transition(
+        transition.before, transition.after, MappingProxyType({**transition.changes, "open_status": None})
+    )
+
+
+def lost(record: GenerationRecord, now: datetime) -> Transition:
+    """Its URL expired before the image was stored: billed (the cost stays), gone for good."""
+    return _transition(
+        record,
+        Status.LOST,
+        now,
+        original_url=None,
+        failure_kind="url_expired",
+        failure_message="Ideogram's URL expired before the image could be stored",
+    )
+
+
+def missing(record: GenerationRecord, now: datetime) -> Transition:
+    """A stored image whose object is gone: kept as a record, never silently dropped."""
+    return _transition(
+        record,
+        Status.MISSING,
+        now,
+        failure_kind="object_missing",
+        failure_message=f"the object {record.key} is no longer in the bucket",
+        expires_on=None,
+        ttl=None,
+    )
+
+
+def retention_changed(
+    record: GenerationRecord,
+    now: datetime,
+    policy: RetentionPolicy,
+    *,
+    retention_class: str | None = None,
+    legal_hold: bool | None = None,
+) -> Transition:
+    """A new retention class and/or legal hold; a stored record's expiry follows them."""
+    if record.status not in (Status.STORED, Status.PENDING, Status.FAILED, Status.MISSING):
+        raise InvalidTransition(f"record {record.id} is {record.status}: it has no image to keep")
+    new_class = retention_class or record.retention_class
+    hold = bool(record.legal_hold) if legal_hold is None else legal_hold
+    changes: dict[str, Any] = {"retention_class": new_class, "legal_hold": hold or None}
+    if record.status == Status.STORED:
+        changes.update(_expiry_changes(record, policy, new_class, hold))
+    return _transition(record, Status(record.status), now, **changes)
 
 
 def apply(record: GenerationRecord, transition: Transition) -> None:

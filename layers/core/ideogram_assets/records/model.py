@@ -16,10 +16,12 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 RECORD_SORT_KEY = "META"
+# The attributes ByExpiryDay carries besides its keys (template.yaml declares the same).
+EXPIRY_PROJECTION = ("id", "status", "bucket", "key", "sizeBytes", "retentionClass", "legalHold")
 
 
 def record_key(generation_id: str) -> str:
@@ -91,11 +93,12 @@ class ByTimeBucketIndex(GlobalSecondaryIndex["GenerationRecord"]):
 
 
 class ByExpiryDayIndex(GlobalSecondaryIndex["GenerationRecord"]):
-    """Keys only: the retention sweep reads what expires on a day, then fetches what it deletes."""
+    """What the retention sweep needs to delete a record and its object, and nothing more: it
+    reads only the index, one item per expired image."""
 
     class Meta(_Meta):
         index_name = "ByExpiryDay"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(non_attr_keys=list(EXPIRY_PROJECTION))
 
     expires_on = UnicodeAttribute(hash_key=True, attr_name="expiresOn")
     created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
@@ -157,6 +160,7 @@ class GenerationRecord(Model):
     height = NumberAttribute(null=True)
     cost_usd = NumberAttribute(null=True, attr_name="costUsd")
     retention_class = UnicodeAttribute(null=True, attr_name="retentionClass")
+    legal_hold = BooleanAttribute(null=True, attr_name="legalHold")  # true: never expires
 
     failure_kind = UnicodeAttribute(null=True, attr_name="failureKind")
     failure_message = UnicodeAttribute(null=True, attr_name="failureMessage")

@@ -8,6 +8,8 @@ class Status(StrEnum):
     STORED = "STORED"  # the image is in S3 at the record's bucket and key
     UNSAFE = "UNSAFE"  # Ideogram billed it but returned no image
     FAILED = "FAILED"  # the download or the store failed; the original URL is kept while valid
+    LOST = "LOST"  # its URL expired before the image could be stored: billed, gone for good
+    MISSING = "MISSING"  # was STORED, but its object is no longer in the bucket
 
 
 # The states the reconciler still has work on; only these carry openStatus (a sparse index).
