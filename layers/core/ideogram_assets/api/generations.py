@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from ideogram_assets.generation.spec import GenerationSpec
@@ -75,7 +75,8 @@ class GenerationChange(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     retention_class: RetentionClass | None = None
-    legal_hold: bool | None = None
+    # strict: "yes" or 1 is a caller mistake, not a hold.
+    legal_hold: Annotated[bool, Field(strict=True)] | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
