@@ -3,6 +3,7 @@ the product template's spend and health guards (alarms, reserved concurrency) ar
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,51 @@ def test_unhandled_errors_answered_as_500_have_their_own_alarm() -> None:
     assert (alarm["Namespace"], alarm["MetricName"]) == (NAMESPACE, "UnhandledError")
     assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+def _overrides_of_every_profile() -> list[dict[str, str]]:
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).parents[2] / "samconfig.toml").read_text())
+    profiles: list[dict[str, str]] = [{}]  # the defaults alone
+    for environment in config.values():
+        if not isinstance(environment, dict):
+            continue
+        for command in environment.values():
+            text = (
+                command.get("parameters", {}).get("parameter_overrides")
+                if isinstance(command, dict)
+                else None
+            )
+            if text:
+                profiles.append(dict(pair.split("=", 1) for pair in text.split()))
+    return profiles
+
+
+@pytest.mark.parametrize("retention_class", ["Short", "Standard"])
+def test_the_lifecycle_backstop_comes_after_the_sweep_in_every_profile(retention_class: str) -> None:
+    """S3 may expire an object only grace days after the sweep would have removed it."""
+    defaults = {name: str(spec.get("Default", "")) for name, spec in PRODUCT["Parameters"].items()}
+    for overrides in _overrides_of_every_profile():
+        value = {**defaults, **overrides}
+        days = int(value[f"{retention_class}RetentionDays"])
+        grace = int(value["RetentionGraceDays"])
+        assert int(value[f"{retention_class}BackstopDays"]) >= days + grace, overrides
+
+
+def test_the_lifecycle_rules_match_only_the_expiring_classes_and_use_the_backstop_days() -> None:
+    rules = {
+        rule["Id"]: rule
+        for rule in PRODUCT["Resources"]["AssetsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
+    tagged = {rule_id: rule for rule_id, rule in rules.items() if "TagFilters" in rule}
+    assert {rule["TagFilters"][0]["Value"] for rule in tagged.values()} == {"short", "standard"}
+    assert tagged["retention-short"]["ExpirationInDays"] == {"Ref": "ShortBackstopDays"}
+    assert tagged["retention-standard"]["ExpirationInDays"] == {"Ref": "StandardBackstopDays"}
+
+
+def test_the_retention_function_runs_each_task_on_a_schedule() -> None:
+    events = FUNCTIONS["RetentionFunction"]["Properties"]["Events"]
+    tasks = {event["Properties"]["Input"]: event["Properties"]["Schedule"] for event in events.values()}
+    assert {json.loads(payload)["task"] for payload in tasks} == {"reconcile", "sweep", "report"}
+    assert all(event["Type"] == "Schedule" for event in events.values())
