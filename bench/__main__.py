@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from bench import cold_start, e2e_overhead, persist_memory, persist_walltime
@@ -18,7 +17,7 @@ from bench.harness import (
     Benchmark,
     BenchmarkError,
     Outcome,
-    head_commit,
+    after_run,
     machine_info,
     markdown_block,
     rewrite_results,
@@ -90,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    source = replace(source, commit_at_end=head_commit(PROJECT_ROOT))
+    source = after_run(source, PROJECT_ROOT)
 
     comparisons = [comparison for outcome in results.values() for comparison in outcome.comparisons]
     print(f"\n{machine.describe()}; {args.rounds} rounds\nMeasured: {source.describe()}\n")

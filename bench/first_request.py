@@ -90,4 +90,38 @@ FIRST_REQUESTS: dict[str, FirstRequest] = {
             _PRESIGN,
         ),
     ),
+    "RetentionFunction": FirstRequest(
+        route="a scheduled task (reconcile, sweep, report)",
+        steps=(
+            SetupStep(
+                "import retention.wiring (reconciler, sweeper, generation wiring, PynamoDB)",
+                "from ideogram_assets.retention.wiring import retention_service\n",
+            ),
+            SetupStep(
+                "retention_service(): settings, record store, image store, S3 client",
+                "retention_service()\n",
+            ),
+            SetupStep(
+                "DynamoDB client of the record store's connection (created on the first query)",
+                "from ideogram_assets.config import generate_settings\n"
+                "from ideogram_assets.wiring import record_store\n"
+                "record_store(generate_settings())._connection.client\n",
+            ),
+        ),
+    ),
+    "CurateFunction": FirstRequest(
+        route="PATCH /generations/{id}",
+        steps=(
+            SetupStep(
+                "import retention.wiring and retention_changes(): settings, record store, S3 client",
+                "from ideogram_assets.retention.wiring import retention_changes\nretention_changes()\n",
+            ),
+            SetupStep(
+                "DynamoDB client of the model's connection (created on the first read)",
+                "from ideogram_assets.records.model import GenerationRecord\n"
+                "GenerationRecord._get_connection().connection.client\n",
+            ),
+            _PRESIGN,
+        ),
+    ),
 }

@@ -15,7 +15,7 @@ import platform
 import statistics
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 Progress = Callable[[str], None]
@@ -216,11 +216,20 @@ class SourceState:
     changed: tuple[str, ...] = ()
     paths: tuple[str, ...] = MEASURED_PATHS
     commit_at_end: str | None = None  # set when HEAD moved while the benchmarks ran
+    moved_changes: tuple[str, ...] = ()  # measured paths the commits made during the run changed
 
     def describe(self, shown: int = 5) -> str:
         text = f"commit {self.commit}"
         if self.commit_at_end and self.commit_at_end != self.commit:
-            text += f" (HEAD moved to {self.commit_at_end} during the run)"
+            if self.moved_changes:
+                listed = ", ".join(self.moved_changes[:shown])
+                more = (
+                    f" and {len(self.moved_changes) - shown} more" if len(self.moved_changes) > shown else ""
+                )
+                changed = f"changing {listed}{more}"
+            else:
+                changed = "changing none of the measured paths"
+            text += f" (HEAD moved to {self.commit_at_end} during the run, {changed})"
         if not self.changed:
             return f"{text}, no uncommitted changes in {', '.join(self.paths)}"
         listed = ", ".join(self.changed[:shown])
@@ -240,6 +249,16 @@ def _git(root: Path, *args: str) -> str | None:
 
 def head_commit(root: Path) -> str:
     return (_git(root, "rev-parse", "--short", "HEAD") or "").strip() or "unknown (not a git checkout)"
+
+
+def after_run(state: SourceState, root: Path) -> SourceState:
+    """The state with HEAD as it is now and, if it moved, which measured paths it changed."""
+    end = head_commit(root)
+    if end == state.commit:
+        return state
+    diff = _git(root, "diff", "--name-only", state.commit, end, "--", *state.paths) or ""
+    changed = tuple(sorted(line for line in diff.splitlines() if line))
+    return replace(state, commit_at_end=end, moved_changes=changed)
 
 
 def source_state(root: Path, paths: Sequence[str] = MEASURED_PATHS) -> SourceState:

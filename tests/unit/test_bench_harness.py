@@ -156,8 +156,10 @@ def test_source_state_says_when_the_tree_is_dirty_or_head_moved() -> None:
     )
     moved = SourceState(commit="abc1234", commit_at_end="def5678")
     assert moved.describe().startswith(
-        "commit abc1234 (HEAD moved to def5678 during the run), no uncommitted"
+        "commit abc1234 (HEAD moved to def5678 during the run, changing none of the measured paths), no "
     )
+    moved_code = SourceState(commit="abc1234", commit_at_end="def5678", moved_changes=("layers/a.py",))
+    assert "(HEAD moved to def5678 during the run, changing layers/a.py)" in moved_code.describe()
 
 
 def test_source_state_of_this_checkout_names_its_head() -> None:
