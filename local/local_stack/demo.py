@@ -198,6 +198,62 @@ def _show_emulator(stack: LocalStack) -> None:
     print(f"  with a scripted fault (fail_next 429) -> {limited.status_code} {json.dumps(limited.json())}")
 
 
+def _show_retention(stack: LocalStack) -> None:
+    _section("6. Nothing paid is lost: a broken download, then the reconciler; pinning and retention")
+    import boto3  # only this step invokes a function directly
+
+    auth = SigV4Auth(stack.caller, stack.options.region)
+    lambda_client = boto3.client(
+        "lambda",
+        endpoint_url=stack.lambda_url,
+        region_name=stack.options.region,
+        aws_access_key_id=stack.caller.access_key_id,
+        aws_secret_access_key=stack.caller.secret_access_key,
+    )
+
+    def run(task: str, dry_run: bool = False) -> dict[str, Any]:
+        payload = json.dumps({"task": task, "dryRun": dry_run}).encode()
+        reply = lambda_client.invoke(FunctionName="RetentionFunction", Payload=payload)
+        summary: dict[str, Any] = json.loads(reply["Payload"].read())
+        return summary
+
+    # Ideogram's image server cuts the first two downloads short: the function retries once, then gives up.
+    requests.put(
+        f"{stack.ideogram_url}/_emulator/faults",
+        json={"image_faults": [{"index": 0, "fault": "truncate", "times": 2}]},
+        timeout=10,
+    )
+    reply = requests.post(
+        f"{stack.api_url}/generations", json={"prompt": "a rescued lighthouse"}, auth=auth, timeout=60
+    )
+    [broken] = reply.json()["generations"]
+    print(
+        f"  a download cut short twice -> {reply.status_code}, {broken['status']} ({broken['failureKind']})"
+    )
+    planned = run("reconcile", dry_run=True)
+    print(f"  reconcile, dry run -> would rescue {planned['counts']}")
+    done = run("reconcile")
+    print(f"  reconcile -> {done['counts']}")
+    record = requests.get(f"{stack.api_url}/generations/{broken['id']}", auth=auth, timeout=30).json()
+    image = requests.get(record["imageUrl"], timeout=30, verify=stack.aws.ca_bundle).content
+    verified = hashlib.sha256(image).hexdigest() == record["sha256"]
+    print(f"  GET /generations/{broken['id']} -> {record['status']}, expires {record['expiresOn']}")
+    print(f"    downloaded {len(image):,} bytes, SHA-256 matches the record: {verified}")
+    pinned = requests.patch(
+        f"{stack.api_url}/generations/{broken['id']}",
+        json={"retention_class": "permanent"},
+        auth=auth,
+        timeout=30,
+    ).json()
+    print(f"  PATCH retention_class=permanent -> {pinned['retentionClass']}, expires {pinned['expiresOn']}")
+    print(f"  sweep, dry run -> {run('sweep', dry_run=True)['counts'] or 'nothing has expired'}")
+    report = run("report")
+    by_status = ", ".join(
+        f"{status} {entry['images']}" for status, entry in sorted(report["byStatus"].items())
+    )
+    print(f"  report -> images by status: {by_status}")
+
+
 def run_demo() -> int:
     log_dir = STATE_DIR / "demo-logs"
     print("ideogram-assets demo: the embedded local stack (no AWS account, no Ideogram key, no Docker)")
@@ -214,6 +270,7 @@ def run_demo() -> int:
         _show_generate(stack)
         _show_emulator(stack)
         _show_cli(stack)
+        _show_retention(stack)
         print("\n==> stopping the local stack")
     print("Done. `make up` keeps the stack running; `make test` runs the test suite.")
     return 0

@@ -84,4 +84,8 @@ def totals(items: Iterable[Mapping[str, int | str]]) -> dict[str, dict[str, dict
         entry = summed.setdefault(dimension, {}).setdefault(value, {"images": 0, "bytes": 0})
         entry["images"] += int(item.get("images", 0))
         entry["bytes"] += int(item.get("bytes", 0))
-    return summed
+    # A value everything has left (all its images moved on) says nothing.
+    return {
+        dimension: {value: entry for value, entry in values.items() if entry["images"] or entry["bytes"]}
+        for dimension, values in summed.items()
+    }
