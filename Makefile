@@ -36,8 +36,8 @@ demo: $(STAMP) ## run the main job on the embedded local stack and show the resu
 	$(PY) -m local_stack demo
 
 .PHONY: up
-up: $(STAMP) ## start the local stack in the foreground (Ctrl-C stops it)
-	$(PY) -m local_stack up
+up: $(STAMP) ## start the local stack in the foreground (Ctrl-C stops it); PARAMS="Key=Value ..." sets template parameters
+	$(PY) -m local_stack up $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 .PHONY: test
 test: $(STAMP) ## run the whole test suite (lint, types, unit, contract, integration, build)

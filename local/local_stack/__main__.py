@@ -76,6 +76,16 @@ def run_up(options: StackOptions) -> int:
     return 0
 
 
+def _pairs(parser: argparse.ArgumentParser, values: list[str]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, separator, setting = value.partition("=")
+        if not separator or not name:
+            parser.error(f"--parameter-overrides takes KEY=VALUE pairs, not {value!r}")
+        pairs[name] = setting
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         help="fire every schedule every SECONDS instead of at its own rate or cron times",
     )
     up.add_argument("--no-schedules", action="store_true", help="do not fire the template's schedules")
+    up.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameters, as `sam deploy` takes them (e.g. ShortRetentionDays=0)",
+    )
     commands.add_parser("demo", help="start the stack, run the main job, show the result, stop")
     arguments = parser.parse_args(argv)
 
@@ -105,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda_port=arguments.lambda_port,
             schedules=not arguments.no_schedules,
             schedule_interval_seconds=arguments.schedule_interval,
+            parameter_overrides=_pairs(parser, arguments.parameter_overrides),
             progress=_progress,
         )
         return run_up(options)

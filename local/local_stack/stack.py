@@ -25,7 +25,7 @@ from local_stack.lambda_runtime import FunctionRuntime
 from local_stack.provision import provision
 from local_stack.scheduler import ScheduledFunction, Scheduler
 from local_stack.sigv4 import CallerCredentials
-from local_stack.template import PROJECT_ROOT, TEMPLATE_PATH, Resolver, load_template
+from local_stack.template import PROJECT_ROOT, TEMPLATE_PATH, Resolver, TemplateError, load_template
 from local_stack.triggers.http import HttpRoute
 
 STATE_DIR = PROJECT_ROOT / ".local"
@@ -75,6 +75,8 @@ class StackOptions:
     fault_proxy: bool = False
     # Added to every function's environment, over the template's values (tests tune limits).
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # Template parameters, as `sam deploy --parameter-overrides` sets them (ShortRetentionDays=0).
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
     # Fire the template's Schedule/ScheduleV2 events (`make up` does; off unless asked, so that
     # nothing fires on its own in the middle of a test).
     schedules: bool = False
@@ -169,7 +171,16 @@ class LocalStack:
             self.options.log_dir.mkdir(parents=True, exist_ok=True)
         self.aws.start()
         template = load_template(self.options.template_path)
-        self.resolver = Resolver(template, self.options.stack_name, self.options.region, LOCAL_ACCOUNT_ID)
+        unknown = set(self.options.parameter_overrides) - set(template.get("Parameters", {}))
+        if unknown:
+            raise TemplateError(f"template.yaml has no parameter {', '.join(sorted(unknown))}")
+        self.resolver = Resolver(
+            template,
+            self.options.stack_name,
+            self.options.region,
+            LOCAL_ACCOUNT_ID,
+            parameter_overrides=self.options.parameter_overrides,
+        )
         created = provision(self.resolver, self.aws)
         progress(f"created {', '.join(sorted(created))} from template.yaml")
         if self.options.fault_proxy:

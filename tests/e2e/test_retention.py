@@ -232,3 +232,48 @@ def test_the_templates_schedules_invoke_the_retention_function(tmp_path: Path) -
             )["Items"]
     # The sweep and the reconciler's audit each leave their checkpoint when they run.
     assert {item["SK"]["S"] for item in checkpoints} == {"sweep", "reconcile-audit"}
+
+
+def test_with_a_zero_day_short_retention_the_sweep_removes_exactly_what_expired(tmp_path: Path) -> None:
+    """`make up PARAMS="ShortRetentionDays=0"`: a short image expires the day it is generated."""
+    options = StackOptions(
+        log_dir=tmp_path, ideogram_base_url=None, parameter_overrides={"ShortRetentionDays": "0"}
+    )
+    with LocalStack(options) as short:
+        auth = SigV4Auth(short.caller, short.options.region)
+        made = generate(short, prompt="three posters", num_images=3).json()["generations"]
+        expiring, pinned, kept = (generation["id"] for generation in made)
+        for generation_id, change in (
+            (expiring, {"retention_class": "short"}),
+            (pinned, {"legal_hold": True}),
+        ):
+            requests.patch(f"{short.api_url}/generations/{generation_id}", json=change, auth=auth, timeout=30)
+        requests.patch(
+            f"{short.api_url}/generations/{pinned}", json={"retention_class": "short"}, auth=auth, timeout=30
+        )
+        keys = {
+            generation_id: record(short, generation_id)["key"]["S"]
+            for generation_id in (expiring, pinned, kept)
+        }
+
+        planned = invoke(short, {"task": "sweep", "dryRun": True})
+        assert planned["ids"] == {"would_delete": [expiring]}
+        assert record(short, expiring)["status"]["S"] == "STORED"  # the dry run changed nothing
+
+        swept = invoke(short, {"task": "sweep", "dryRun": False})
+
+        assert swept["ids"] == {"deleted": [expiring]}
+        assert swept["bytes"]["deleted"] > 0
+        assert record(short, expiring) == {}
+        bucket = short.endpoints()["resources"]["AssetsBucket"]
+        listed = {
+            item["Key"]
+            for item in short.aws.client("s3")
+            .list_objects_v2(Bucket=bucket, Prefix="images/")
+            .get("Contents", [])
+        }
+        assert keys[expiring] not in listed
+        assert {keys[pinned], keys[kept]} <= listed  # held (though short) and standard: kept
+        assert invoke(short, {"task": "sweep", "dryRun": False})["counts"] == {}  # nothing twice
+        report = invoke(short, {"task": "report", "dryRun": False})
+        assert report["byStatus"]["STORED"]["images"] == 2

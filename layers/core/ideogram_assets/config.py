@@ -38,7 +38,7 @@ def _required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -46,8 +46,9 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} is not a number: {raw!r}") from None
-    if value <= 0:
-        raise ConfigurationError(f"{name} must be positive, got {value}")
+    if value < minimum:
+        wanted = "positive" if minimum == 1 else f"at least {minimum}"
+        raise ConfigurationError(f"{name} must be {wanted}, got {value}")
     return value
 
 
@@ -90,7 +91,10 @@ class Settings:
                 environ, "PRESIGNED_URL_SECONDS", DEFAULT_PRESIGNED_URL_SECONDS
             ),
             retention=RetentionPolicy(
-                short_days=_positive_int(environ, "SHORT_RETENTION_DAYS", DEFAULT_SHORT_RETENTION_DAYS),
+                # 0: a short image goes with the sweep of the day it was generated.
+                short_days=_positive_int(
+                    environ, "SHORT_RETENTION_DAYS", DEFAULT_SHORT_RETENTION_DAYS, minimum=0
+                ),
                 standard_days=_positive_int(
                     environ, "STANDARD_RETENTION_DAYS", DEFAULT_STANDARD_RETENTION_DAYS
                 ),
