@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,17 +18,27 @@ from ideogram_assets_cli.exit_codes import ExitCode, exit_code_for_status, exit_
 from ideogram_assets_cli.generation_body import GenerateOptions, generation_body, new_idempotency_key
 from ideogram_assets_cli.output import Output
 from ideogram_assets_cli.render import generations_table, record_panel
+from ideogram_assets_cli.render_retention import report_view, retention_panel, summary_view
 from ideogram_assets_cli.target import API_ENV, ENDPOINTS_ENV, resolve_target
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from ideogram_assets_cli.api_client import ApiClient, ApiReply
+    from ideogram_assets_cli.target import Target
+
+# Kept here, not imported from invoke.py: that module loads boto3's error classes on use only.
+RETENTION_FUNCTION_ENV = "IDEOGRAM_ASSETS_RETENTION_FUNCTION"
+# The retention function's timeout in template.yaml (300 s) and a margin for the call itself.
+RETENTION_TIMEOUT_SECONDS = 330.0
 
 EXIT_CODES_HELP = exit_codes_help()
 
 app = typer.Typer(
     name="ideogram-assets",
     help=(
-        "Generate images with Ideogram through the ideogram-assets API and look up their stored records.\n\n"
+        "Generate images with Ideogram through the ideogram-assets API, look up their stored records "
+        "and decide how long they are kept.\n\n"
         "Talks to the local stack started by `make up` (its .local/endpoints.json, found from the current "
         "directory upward) unless --api names a deployed API, which is signed with SigV4 using the "
         "standard AWS credentials (--profile, AWS_PROFILE, environment variables, SSO...)."
@@ -82,6 +93,48 @@ TimeoutOption = Annotated[
     float,
     typer.Option("--timeout", min=1, help="Seconds to wait for the API's answer.", rich_help_panel=TARGET),
 ]
+FunctionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--function",
+        envvar=RETENTION_FUNCTION_ENV,
+        metavar="NAME",
+        help="The retention function's name or ARN, needed with --api (the stack's RetentionFunctionName "
+        "output); the local stack's is RetentionFunction.",
+        rich_help_panel=TARGET,
+        show_default=False,
+    ),
+]
+TaskTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout", min=1, help="Seconds to wait for the function's answer.", rich_help_panel=TARGET
+    ),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Change nothing: report what a run would do."),
+]
+IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The generation's id (32 hex characters).")]
+
+
+@dataclass(frozen=True)
+class Where:
+    """The target options a command was given: where its requests go and how they are signed."""
+
+    api: str | None
+    endpoints: Path | None
+    profile: str | None
+    region: str | None
+
+    def target(self) -> Target:
+        return resolve_target(
+            api_url=self.api,
+            endpoints_file=self.endpoints,
+            profile=self.profile,
+            region=self.region,
+            cwd=Path.cwd(),
+        )
 
 
 def _choice_option(name: str, choices: type[StrEnum], help_text: str) -> Any:
@@ -96,6 +149,9 @@ def _run(output: Output, action: Callable[[], ExitCode]) -> None:
     except CliError as error:
         output.error(error)
         code = error.code
+    except KeyboardInterrupt:
+        output.error(CliError("interrupted", ExitCode.INTERRUPTED))
+        code = ExitCode.INTERRUPTED
     except Exception as error:  # a bug or an answer we did not foresee: still no traceback
         output.error(CliError(f"unexpected error: {type(error).__name__}: {error}", ExitCode.UNEXPECTED))
         code = ExitCode.UNEXPECTED
@@ -121,9 +177,14 @@ def _api_error(reply: ApiReply, code: ExitCode) -> CliError:
     return CliError(f"{message} (HTTP {reply.status})", code, details=reply.field_errors, hint=hint)
 
 
-def _finish(output: Output, reply: ApiReply, show: Callable[[Any], None]) -> ExitCode:
-    """Prints a reply (the body as JSON, or `show` for people) and says how the command ends."""
+def _finish(
+    output: Output, reply: ApiReply, show: Callable[[Any], None], *, conflict: ExitCode | None = None
+) -> ExitCode:
+    """Prints a reply (the body as JSON, or `show` for people) and says how the command ends.
+    `conflict`: the exit code of a 409 when, for this route, it is not "busy, retry later"."""
     code = exit_code_for_status(reply.status, reply.message)
+    if reply.status == 409 and conflict is not None:
+        code = conflict
     if output.as_json and reply.body is not None:
         output.json(reply.body)
     if code not in (ExitCode.OK, ExitCode.PARTIAL):
@@ -238,9 +299,7 @@ def generate(
 
 @app.command(epilog=EXIT_CODES_HELP)
 def show(
-    generation_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The generation's id (32 hex characters).")
-    ],
+    generation_id: IdArgument,
     as_json: JsonOption = False,
     api: ApiOption = None,
     endpoints: EndpointsOption = None,
@@ -261,6 +320,251 @@ def show(
     _run(output, action)
 
 
+class PinnedClass(StrEnum):
+    """The retention classes (ideogram_assets.retention.policy), as `pin --class` takes them."""
+
+    PERMANENT = "permanent"
+    STANDARD = "standard"
+    SHORT = "short"
+
+
+class UnpinnedClass(StrEnum):
+    """The classes that expire, as `unpin --class` takes them."""
+
+    STANDARD = "standard"
+    SHORT = "short"
+
+
+def _change_retention(
+    output: Output,
+    generation_id: str,
+    change: dict[str, Any],
+    where: Where,
+    timeout: float,
+) -> None:
+    """PATCH /generations/{id}, then the record's class, hold and expiry (or the API's JSON body)."""
+
+    def action() -> ExitCode:
+        from ideogram_assets_cli.api_client import path_segment
+
+        client = _client(where.api, where.endpoints, where.profile, where.region, timeout)
+        reply = client.request("PATCH", f"/generations/{path_segment(generation_id)}", body=change)
+        # PATCH's 409: the record's state allows no such change (an UNSAFE or LOST record has no
+        # image to keep); asking again will not help, so it is the caller's to fix.
+        return _finish(
+            output, reply, lambda body: output.show(retention_panel(body)), conflict=ExitCode.BAD_INPUT
+        )
+
+    _run(output, action)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def pin(
+    generation_id: IdArgument,
+    retention_class: Annotated[
+        PinnedClass,
+        _choice_option(
+            "--class",
+            PinnedClass,
+            "The class to keep it in: permanent never expires; standard and short "
+            "expire that many days after the image was generated.",
+        ),
+    ] = PinnedClass.PERMANENT,
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Pin an image to a retention class, permanent by default (PATCH /generations/{id})."""
+    output = Output(as_json=as_json)
+    where = Where(api, endpoints, profile, region)
+    _change_retention(output, generation_id, {"retention_class": retention_class.value}, where, timeout)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def unpin(
+    generation_id: IdArgument,
+    retention_class: Annotated[
+        UnpinnedClass,
+        _choice_option("--class", UnpinnedClass, "The class it expires with (from its generation day)."),
+    ] = UnpinnedClass.STANDARD,
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Let a pinned image expire again, with the standard class by default (PATCH /generations/{id}).
+
+    An image whose day has already passed is deleted by the next retention sweep."""
+    output = Output(as_json=as_json)
+    where = Where(api, endpoints, profile, region)
+    _change_retention(output, generation_id, {"retention_class": retention_class.value}, where, timeout)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def hold(
+    generation_id: IdArgument,
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Put an image under legal hold: kept whatever its class, until released (PATCH /generations/{id})."""
+    output = Output(as_json=as_json)
+    where = Where(api, endpoints, profile, region)
+    _change_retention(output, generation_id, {"legal_hold": True}, where, timeout)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def release(
+    generation_id: IdArgument,
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    timeout: TimeoutOption = 30.0,
+) -> None:
+    """Release an image's legal hold: its retention class applies again (PATCH /generations/{id})."""
+    output = Output(as_json=as_json)
+    where = Where(api, endpoints, profile, region)
+    _change_retention(output, generation_id, {"legal_hold": False}, where, timeout)
+
+
+def _run_task(
+    output: Output,
+    task: str,
+    *,
+    dry_run: bool,
+    where: Where,
+    function: str | None,
+    timeout: float,
+    view: Callable[[Mapping[str, Any]], RenderableType],
+) -> None:
+    """Invokes the retention function with {"task", "dryRun"} and shows its summary."""
+
+    def action() -> ExitCode:
+        # boto3 loads only here: --help stays quick.
+        from ideogram_assets_cli.invoke import function_error, invoke, retention_function_name
+
+        target = where.target()
+        name = retention_function_name(target, function)
+        doing = f"{task}{' (dry run)' if dry_run else ''}: waiting for {name}"
+        try:
+            with output.waiting(doing):
+                reply = invoke(target, name, {"task": task, "dryRun": dry_run}, timeout_seconds=timeout)
+        except KeyboardInterrupt:
+            raise CliError(
+                f"interrupted; {name} may still be running",
+                ExitCode.INTERRUPTED,
+                hint="running it again is safe (every change is conditional)",
+            ) from None
+        if output.as_json and reply.payload is not None:
+            output.json(reply.payload)  # the function's reply, or its error, as Lambda returned it
+        if reply.function_error:
+            raise function_error(reply, name)
+        summary = reply.payload
+        if not isinstance(summary, dict):
+            raise CliError(f"{name} replied with something that is not a JSON object", ExitCode.UNEXPECTED)
+        if not output.as_json:
+            output.show(view(summary))
+        # Stopped before the function's time ran out: the rest is for the next run.
+        return ExitCode.OK if summary.get("complete", True) is not False else ExitCode.PARTIAL
+
+    _run(output, action)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def reconcile(
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    function: FunctionOption = None,
+    timeout: TaskTimeoutOption = RETENTION_TIMEOUT_SECONDS,
+) -> None:
+    """Finish what generations left undone, now rather than at the next scheduled run.
+
+    Images not stored yet are stored (from their object, or Ideogram's URL while it lasts) or
+    closed as LOST; objects with no record are deleted; STORED records whose object is gone are
+    marked MISSING. Exits 3 when the task stopped before it was done (the next run goes on)."""
+    _run_task(
+        Output(as_json=as_json),
+        "reconcile",
+        dry_run=dry_run,
+        where=Where(api, endpoints, profile, region),
+        function=function,
+        timeout=timeout,
+        view=summary_view,
+    )
+
+
+retention_app = typer.Typer(
+    name="retention",
+    help="Delete what has expired, or report what is kept (the retention function, on demand).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(retention_app)
+
+
+@retention_app.command("run", epilog=EXIT_CODES_HELP)
+def retention_run(
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    function: FunctionOption = None,
+    timeout: TaskTimeoutOption = RETENTION_TIMEOUT_SECONDS,
+) -> None:
+    """Delete the images whose retention has ended (object, then record), as the daily sweep does.
+
+    Pinned (permanent) and held images are never deleted. --dry-run lists what would be. Exits 3
+    when the sweep stopped before it was done (the next run goes on)."""
+    _run_task(
+        Output(as_json=as_json),
+        "sweep",
+        dry_run=dry_run,
+        where=Where(api, endpoints, profile, region),
+        function=function,
+        timeout=timeout,
+        view=summary_view,
+    )
+
+
+@retention_app.command("report", epilog=EXIT_CODES_HELP)
+def retention_report(
+    as_json: JsonOption = False,
+    api: ApiOption = None,
+    endpoints: EndpointsOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+    function: FunctionOption = None,
+    timeout: TaskTimeoutOption = RETENTION_TIMEOUT_SECONDS,
+) -> None:
+    """Images and bytes by status and by retention class, and what expires in the next 7 and 30 days."""
+    _run_task(
+        Output(as_json=as_json),
+        "report",
+        dry_run=False,
+        where=Where(api, endpoints, profile, region),
+        function=function,
+        timeout=timeout,
+        view=report_view,
+    )
+
+
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(f"ideogram-assets {__version__}")
@@ -274,7 +578,8 @@ def _options(
         typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit."),
     ] = False,
 ) -> None:
-    """Generate images with Ideogram through the ideogram-assets API and look up their stored records."""
+    """Generate images with Ideogram through the ideogram-assets API, look up their stored records
+    and decide how long they are kept."""
 
 
 def main() -> None:

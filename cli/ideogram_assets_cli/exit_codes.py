@@ -19,16 +19,23 @@ class ExitCode(IntEnum):
 MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success",
     ExitCode.UNEXPECTED: "an answer the command could not read, or an error of the command itself",
-    ExitCode.BAD_INPUT: "bad input: a usage error, or the API refused the request (400, 422)",
-    ExitCode.PARTIAL: "partial result (202): generated, but some image is not stored yet",
+    ExitCode.BAD_INPUT: (
+        "bad input: a usage error, or the API refused the request (400, 422; 409 when the record's "
+        "state does not allow a retention change), or the retention function refused the task"
+    ),
+    ExitCode.PARTIAL: (
+        "partial result: generated, but some image is not stored yet (202), or a retention task "
+        "stopped before it was done (the next run goes on)"
+    ),
     ExitCode.AUTH_CONFIG: (
         "credentials or configuration: the API refused the signature (401, 403), the service's "
-        "Ideogram key is refused (502), no endpoints file, no AWS credentials or region"
+        "Ideogram key is refused (502), no endpoints file, no AWS credentials or region, no such "
+        "retention function"
     ),
     ExitCode.NOT_FOUND: "not found (404)",
     ExitCode.UNAVAILABLE: (
-        "unavailable: Ideogram, storage or the API failed or is busy (409, 429, 5xx), or the API "
-        "could not be reached in time; retrying later may succeed"
+        "unavailable: Ideogram, storage, the API or the retention function failed or is busy (409, "
+        "429, 5xx, a function error), or could not be reached in time; retrying later may succeed"
     ),
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
 }
@@ -54,6 +61,42 @@ def exit_code_for_status(status: int, message: str = "") -> ExitCode:
     if status == 502 and _IDEOGRAM_KEY_REFUSED in message.lower():
         return ExitCode.AUTH_CONFIG
     if status in (408, 409, 429) or 500 <= status <= 599:
+        return ExitCode.UNAVAILABLE
+    return ExitCode.UNEXPECTED
+
+
+# The one function error that is the caller's: the function refused the payload (a command line
+# newer or older than the deployed function); anything else it raises is a failure of its own.
+_REFUSED_PAYLOAD_ERROR = "InvalidRetentionRequest"
+# Lambda's refusals of the caller's credentials, whatever HTTP status each comes with.
+_CREDENTIAL_ERRORS = frozenset(
+    {
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "ExpiredTokenException",
+        "MissingAuthenticationToken",
+    }
+)
+
+
+def exit_code_for_function_error(error_type: str) -> ExitCode:
+    """The exit code for a function error (Lambda's X-Amz-Function-Error, its errorType)."""
+    return ExitCode.BAD_INPUT if error_type == _REFUSED_PAYLOAD_ERROR else ExitCode.UNAVAILABLE
+
+
+def exit_code_for_lambda_error(status: int, error_code: str) -> ExitCode:
+    """The exit code for Lambda's own refusal of an Invoke (not the function's error)."""
+    if error_code == "ResourceNotFoundException":
+        return ExitCode.AUTH_CONFIG  # the function's name is configuration (--function)
+    if error_code in _CREDENTIAL_ERRORS or status in (401, 403):
+        return ExitCode.AUTH_CONFIG
+    if status == 400:
+        return ExitCode.BAD_INPUT
+    # 409 (the function is being updated), 429 (throttled), 5xx: Lambda is busy or failing.
+    if status in (409, 429) or 500 <= status <= 599:
         return ExitCode.UNAVAILABLE
     return ExitCode.UNEXPECTED
 

@@ -12,7 +12,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-STATUS_STYLES = {"STORED": "green", "UNSAFE": "yellow", "PENDING": "yellow", "FAILED": "red"}
+STATUS_STYLES = {
+    "STORED": "green",
+    "UNSAFE": "yellow",
+    "PENDING": "yellow",
+    "FAILED": "red",
+    "LOST": "red",
+    "MISSING": "red",
+}
 SHORT_HASH = 8
 
 
@@ -89,6 +96,9 @@ _RECORD_FIELDS = (
     ("id", "id"),
     ("status", "status"),
     ("failureKind", "failure"),
+    ("retentionClass", "retention class"),
+    ("legalHold", "legal hold"),
+    ("expiresOn", "expires on"),
     ("prompt", "prompt"),
     ("expandedPrompt", "expanded prompt"),
     ("negativePrompt", "negative prompt"),
@@ -122,6 +132,8 @@ _RECORD_FIELDS = (
 def _value_text(name: str, value: Any) -> RenderableType:
     if name == "status":
         return Text(str(value), style=STATUS_STYLES.get(str(value), ""))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if name == "sizeBytes" and isinstance(value, int):
         return f"{human_bytes(value)} ({value} bytes)"
     if name == "imageUrl":

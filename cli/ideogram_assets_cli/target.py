@@ -40,6 +40,9 @@ class Target:
     region: str
     credentials: Credentials
     description: str  # for messages: "the local stack (path)" or the URL
+    local: bool = False  # the local stack (functions named by logical id), not a deployed stack
+    # The local stack's Lambda Invoke API; None: Lambda's own endpoint for the region.
+    lambda_url: str | None = None
 
 
 def region_from_url(url: str) -> str | None:
@@ -94,6 +97,8 @@ def local_target(path: Path) -> Target:
             _text(endpoints, "credentials", "access_key_id"),
             _text(endpoints, "credentials", "secret_access_key"),
         )
+        # Optional here: only the commands that invoke a function need it (and say so).
+        lambda_url = _text(endpoints, "lambda") if "lambda" in endpoints else None
     except ValueError as error:
         raise CliError(f"the endpoints file {path} is not usable: {error}", ExitCode.AUTH_CONFIG) from None
     return Target(
@@ -101,6 +106,8 @@ def local_target(path: Path) -> Target:
         region=region,
         credentials=credentials,
         description=f"the local stack ({path})",
+        local=True,
+        lambda_url=_checked_api_url(lambda_url, str(path)) if lambda_url else None,
     )
 
 

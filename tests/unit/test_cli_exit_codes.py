@@ -9,7 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from ideogram_assets_cli.app import app
-from ideogram_assets_cli.exit_codes import MEANINGS, ExitCode, exit_code_for_status
+from ideogram_assets_cli.exit_codes import (
+    MEANINGS,
+    ExitCode,
+    exit_code_for_function_error,
+    exit_code_for_lambda_error,
+    exit_code_for_status,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -42,6 +48,42 @@ def test_each_reply_status_gets_the_exit_code_of_its_kind(
     assert exit_code_for_status(status, message) is expected
 
 
+@pytest.mark.parametrize(
+    ("status", "error_code", "expected"),
+    [
+        (404, "ResourceNotFoundException", ExitCode.AUTH_CONFIG),  # --function names no function
+        (403, "AccessDeniedException", ExitCode.AUTH_CONFIG),
+        (403, "InvalidSignatureException", ExitCode.AUTH_CONFIG),
+        (400, "ExpiredTokenException", ExitCode.AUTH_CONFIG),
+        (400, "InvalidRequestContentException", ExitCode.BAD_INPUT),
+        (409, "ResourceConflictException", ExitCode.UNAVAILABLE),  # the function is being updated
+        (429, "TooManyRequestsException", ExitCode.UNAVAILABLE),
+        (500, "ServiceException", ExitCode.UNAVAILABLE),
+        (502, "EC2ThrottledException", ExitCode.UNAVAILABLE),
+        (413, "RequestTooLargeException", ExitCode.UNEXPECTED),
+    ],
+)
+def test_lambdas_own_refusals_get_the_exit_code_of_their_kind(
+    status: int, error_code: str, expected: ExitCode
+) -> None:
+    assert exit_code_for_lambda_error(status, error_code) is expected
+
+
+@pytest.mark.parametrize(
+    ("error_type", "expected"),
+    [
+        ("InvalidRetentionRequest", ExitCode.BAD_INPUT),  # the function refused the task itself
+        ("ClientError", ExitCode.UNAVAILABLE),
+        ("Sandbox.Timedout", ExitCode.UNAVAILABLE),
+        ("Runtime.ExitError", ExitCode.UNAVAILABLE),
+    ],
+)
+def test_a_function_error_is_bad_input_only_when_the_task_was_refused(
+    error_type: str, expected: ExitCode
+) -> None:
+    assert exit_code_for_function_error(error_type) is expected
+
+
 def test_the_codes_are_distinct_and_each_has_a_meaning() -> None:
     assert len({int(code) for code in ExitCode}) == len(ExitCode)
     assert set(MEANINGS) == set(ExitCode)
@@ -49,7 +91,17 @@ def test_the_codes_are_distinct_and_each_has_a_meaning() -> None:
 
 
 def test_help_lists_every_exit_code() -> None:
-    for arguments in ([], ["generate"], ["show"]):
+    commands: tuple[list[str], ...] = (
+        [],
+        ["generate"],
+        ["show"],
+        ["pin"],
+        ["unpin"],
+        ["hold"],
+        ["release"],
+        ["reconcile"],
+    )
+    for arguments in (*commands, ["retention", "run"], ["retention", "report"]):
         result = CliRunner().invoke(app, [*arguments, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0
         for code in ExitCode:

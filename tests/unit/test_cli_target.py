@@ -84,6 +84,18 @@ def test_the_local_stack_is_signed_with_its_own_caller(tmp_path: Path) -> None:
     assert target.region == "us-east-1"
     assert target.credentials.access_key == "AKIALOCALEXAMPLE0001"
     assert target.credentials.secret_key == "local-secret"
+    assert target.local
+    assert target.lambda_url is None  # an endpoints file from before the Lambda Invoke API
+
+
+def test_the_local_stacks_lambda_invoke_api_is_read_from_the_endpoints_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "endpoints.json", {**ENDPOINTS, "lambda": "http://127.0.0.1:40517/"})
+    target = resolve_target(api_url=None, endpoints_file=path, profile=None, region=None, cwd=tmp_path)
+    assert target.lambda_url == "http://127.0.0.1:40517"
+    broken = _write(tmp_path / "broken.json", {**ENDPOINTS, "lambda": "127.0.0.1:40517"})
+    with pytest.raises(CliError) as raised:
+        resolve_target(api_url=None, endpoints_file=broken, profile=None, region=None, cwd=tmp_path)
+    assert raised.value.code is ExitCode.AUTH_CONFIG
 
 
 def test_an_explicit_endpoints_file_wins_over_the_one_found(tmp_path: Path) -> None:
@@ -140,6 +152,7 @@ def test_api_uses_the_credential_chain_and_the_hostnames_region(
     assert target.api_url == url.rstrip("/")
     assert target.region == "eu-central-1"
     assert target.credentials.access_key == "AKIAFROMENVIRONMENT1"
+    assert (target.local, target.lambda_url) == (False, None)  # Lambda's own endpoint
     explicit = resolve_target(
         api_url=url, endpoints_file=None, profile=None, region="eu-west-3", cwd=tmp_path
     )
