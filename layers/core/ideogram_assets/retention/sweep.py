@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from ideogram_assets.records.model import GenerationRecord
 from ideogram_assets.retention.summary import Summary
 
@@ -106,9 +108,15 @@ class Sweeper:
 
     def _delete_objects(self, bucket: str, keys: list[str]) -> dict[str, str]:
         """Deletes the keys; returns those S3 did not delete, with S3's reason."""
-        response = self._s3.delete_objects(
-            Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
-        )
+        try:
+            response = self._s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+            )
+        except ClientError as error:
+            # The whole call refused (throttled after retries, access denied): no key was deleted,
+            # so every record stays for the next run instead of the sweep stopping here.
+            code = error.response.get("Error", {}).get("Code", "unknown")
+            return dict.fromkeys(keys, code)
         return {error["Key"]: error.get("Code", "unknown") for error in response.get("Errors", [])}
 
 
