@@ -56,19 +56,26 @@ class Sweeper:
         day = (
             date.fromisoformat(checkpoint) if checkpoint else today - timedelta(days=FIRST_RUN_LOOKBACK_DAYS)
         )
+        # The first day with an object S3 did not delete: the checkpoint must not pass it, or its
+        # records would never be read again (the next run starts at the checkpoint).
+        retry_from: date | None = None
         try:
             while day <= today:
+                failed_before = summary.counts["object_delete_failed"]
                 if deadline - self._clock() < STOP_MARGIN_SECONDS or not self._sweep_day(
                     day, summary, deadline
                 ):
                     summary.complete = False  # the next run starts with this day again
                     break
+                if retry_from is None and summary.counts["object_delete_failed"] > failed_before:
+                    retry_from = day
                 day += timedelta(days=1)
         finally:
             if not dry_run:
                 self._records.flush_counters()
                 # Today is read again next run: an unpin may still give a record today's date.
-                self._records.save_checkpoint(CHECKPOINT_TASK, {"next_day": min(day, today).isoformat()})
+                next_day = min(day, today, retry_from or today)
+                self._records.save_checkpoint(CHECKPOINT_TASK, {"next_day": next_day.isoformat()})
         summary.details["sweptThrough"] = (day - timedelta(days=1)).isoformat()
         return summary
 
