@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -154,10 +154,18 @@ def answered(
 
 
 def _expiry_changes(
-    record: GenerationRecord, policy: RetentionPolicy, retention_class: str | None, legal_hold: bool
+    record: GenerationRecord,
+    policy: RetentionPolicy,
+    retention_class: str | None,
+    legal_hold: bool,
+    now: datetime,
 ) -> dict[str, Any]:
     created = datetime.fromisoformat(record.created_at)
-    expiry = policy.expiry(retention_class or "standard", created, legal_hold=legal_hold)
+    # Not before today: the sweep reads no day before its checkpoint, which may have passed a
+    # retention that ended while the image was pinned or held.
+    expiry = policy.expiry(
+        retention_class or "standard", created, legal_hold=legal_hold, not_before=now.astimezone(UTC).date()
+    )
     if expiry is None:
         return {"expires_on": None, "ttl": None}
     return {"expires_on": expiry.expires_on.isoformat(), "ttl": expiry.ttl}
@@ -167,7 +175,7 @@ def stored(
     record: GenerationRecord, stored_object: StoredObject, now: datetime, policy: RetentionPolicy
 ) -> Transition:
     """The image is in its object: the record says so, with the day its retention ends."""
-    expiry = _expiry_changes(record, policy, record.retention_class, bool(record.legal_hold))
+    expiry = _expiry_changes(record, policy, record.retention_class, bool(record.legal_hold), now)
     transition = _transition(
         record,
         Status.STORED,
@@ -243,7 +251,7 @@ def retention_changed(
     hold = bool(record.legal_hold) if legal_hold is None else legal_hold
     changes: dict[str, Any] = {"retention_class": new_class, "legal_hold": hold or None}
     if record.status == Status.STORED:
-        changes.update(_expiry_changes(record, policy, new_class, hold))
+        changes.update(_expiry_changes(record, policy, new_class, hold, now))
     return _transition(record, Status(record.status), now, **changes)
 
 

@@ -32,12 +32,19 @@ class RetentionPolicy:
         """How long the class keeps an image; None for ever (permanent, or a class not known)."""
         return {"short": self.short_days, "standard": self.standard_days}.get(retention_class)
 
-    def expiry(self, retention_class: str, created: datetime, *, legal_hold: bool) -> Expiry | None:
-        """When an image of this class, generated at `created`, expires; None when it never does."""
+    def expiry(
+        self, retention_class: str, created: datetime, *, legal_hold: bool, not_before: date | None = None
+    ) -> Expiry | None:
+        """When an image of this class, generated at `created`, expires; None when it never does.
+        Never before `not_before`: an image whose retention had already ended when it became
+        expirable (unpinned, released from a hold) expires that day, not on a day the sweep has
+        already passed and would never read again."""
         days = None if legal_hold else self.days(retention_class)
         if days is None:
             return None
         expires_on = (created.astimezone(UTC) + timedelta(days=days)).date()
+        if not_before is not None:
+            expires_on = max(expires_on, not_before)
         backstop = datetime.combine(expires_on + timedelta(days=self.grace_days), time.min, tzinfo=UTC)
         return Expiry(expires_on=expires_on, ttl=int(backstop.timestamp()))
 
