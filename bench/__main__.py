@@ -12,7 +12,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import cold_start, e2e_overhead, persist_memory, persist_walltime
+from bench import (
+    cold_start,
+    e2e_overhead,
+    persist_memory,
+    persist_walltime,
+    retention_reconcile,
+    retention_sweep,
+)
 from bench.harness import (
     Benchmark,
     BenchmarkError,
@@ -37,6 +44,8 @@ BENCHMARKS: dict[str, Benchmark] = {
         persist_memory.BENCHMARK,
         persist_walltime.BENCHMARK,
         e2e_overhead.BENCHMARK,
+        retention_sweep.BENCHMARK,
+        retention_reconcile.BENCHMARK,
     )
 }
 
