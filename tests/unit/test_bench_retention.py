@@ -56,9 +56,9 @@ def test_a_get_reads_the_items_it_returned() -> None:
 
 
 def test_writes_count_the_items_they_name() -> None:
-    transaction = {"TransactItems": [{"Delete": {}}] * 100}
+    transaction: dict[str, Any] = {"TransactItems": [{"Delete": {}}] * 100}
     assert items_written("TransactWriteItems", transaction) == 100
-    batch = {"RequestItems": {"t": [{"PutRequest": {}}] * 25, "u": [{"DeleteRequest": {}}]}}
+    batch: dict[str, Any] = {"RequestItems": {"t": [{"PutRequest": {}}] * 25, "u": [{"DeleteRequest": {}}]}}
     assert items_written("BatchWriteItem", batch) == 26
     assert items_written("DeleteItem", {"Key": {}}) == 1
     assert items_written("Query", {}) == 0
@@ -223,7 +223,7 @@ def test_fixture_records_are_the_product_records_with_their_index_keys() -> None
 
 def test_the_sweep_plan_expires_exactly_the_planned_records_on_the_planned_days() -> None:
     factory = RecordFactory("assets-bucket", POLICY, tiny_png())
-    fixture = plan(Scale(records=400, expired=40, one_backup_per_transaction=False), factory, POLICY)
+    fixture = plan(Scale(records=400, expired=40), factory, POLICY)
 
     assert len(fixture.expired_items) == 40
     assert len(fixture.background_items) == 360
@@ -247,7 +247,7 @@ def _arm(seconds: float, deleted: int, **requests: int) -> ArmResult:
 
 
 def test_sweep_verdicts_compare_the_counts_with_their_bounds() -> None:
-    scale = Scale(records=100_000, expired=5000, one_backup_per_transaction=True)
+    scale = Scale(records=100_000, expired=5000)
     sweep = _arm(100.0, 5000, dynamodb__Query=8, dynamodb__TransactWriteItems=50, s3__DeleteObjects=8)
     sweep.counts.items_read["Query ByExpiryDay"] = 5000
 
@@ -259,7 +259,7 @@ def test_sweep_verdicts_compare_the_counts_with_their_bounds() -> None:
 
 
 def test_the_side_by_side_table_shows_both_sides_and_the_day_floor() -> None:
-    scale = Scale(records=10_000, expired=500, one_backup_per_transaction=False)
+    scale = Scale(records=10_000, expired=500)
     fixture = SweepFixture(expired_per_day={"2031-03-11": 140, "2031-03-12": 360})
     sweep = _arm(10.0, 500, dynamodb__TransactWriteItems=6, s3__DeleteObjects=2)
     reference = _arm(20.0, 500, dynamodb__DeleteItem=500, s3__DeleteObject=500, dynamodb__Scan=3)

@@ -1,0 +1,171 @@
+"""The retention sweep benchmark's moto (bench/moto_site): transactions answer and undo exactly
+as moto's own do, over HTTPS, while the backup no longer copies the whole table per item.
+
+The same transactions run against moto as shipped and against the patched server, and every
+item of the table is compared afterwards: what one stores, the other stores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local_stack.aws_emulator import AwsEmulator
+
+MOTO_SITE = Path(__file__).resolve().parents[2] / "bench" / "moto_site"
+TABLE = "bench-moto-site"
+RECORDS = 600  # moto as shipped copies all of them once per transaction item
+
+
+def _start(patched: bool, log: Path) -> AwsEmulator:
+    saved = os.environ.get("PYTHONPATH")
+    if patched:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(MOTO_SITE), saved]))
+    try:
+        return AwsEmulator(log_path=log).start()
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def _item(index: int) -> dict[str, Any]:
+    return {
+        "PK": {"S": f"GEN#{index:05d}"},
+        "SK": {"S": "META"},
+        "status": {"S": "STORED"},
+        "expiresOn": {"S": "2031-03-14" if index < 200 else "2032-01-01"},
+        "count": {"N": "1"},
+        **{f"field{number}": {"S": "x" * 40} for number in range(20)},
+    }
+
+
+def _create_table(client: Any) -> None:
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": "expiresOn", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByExpiryDay",
+                "KeySchema": [{"AttributeName": "expiresOn", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for start in range(0, RECORDS, 25):
+        batch = [{"PutRequest": {"Item": _item(index)}} for index in range(start, start + 25)]
+        client.batch_write_item(RequestItems={TABLE: batch})
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    """(moto as shipped, the benchmark's moto), each holding the same table."""
+    logs = tmp_path_factory.mktemp("moto")
+    shipped = _start(False, logs / "shipped.log")
+    try:
+        patched = _start(True, logs / "patched.log")
+        try:
+            assert "moto backs up only what a transaction writes" not in (logs / "shipped.log").read_text()
+            assert "moto backs up only what a transaction writes" in (logs / "patched.log").read_text()
+            clients = (shipped.client("dynamodb"), patched.client("dynamodb"))
+            for client in clients:
+                _create_table(client)
+            yield clients
+        finally:
+            patched.stop()
+    finally:
+        shipped.stop()
+
+
+def _everything(client: Any) -> list[dict[str, Any]]:
+    items = []
+    for page in client.get_paginator("scan").paginate(TableName=TABLE):
+        items += page["Items"]
+    return sorted(items, key=lambda item: item["PK"]["S"])
+
+
+def _key(index: int) -> dict[str, Any]:
+    return {"PK": {"S": f"GEN#{index:05d}"}, "SK": {"S": "META"}}
+
+
+def _cancelled_operations() -> list[dict[str, Any]]:
+    operations: list[dict[str, Any]] = [
+        {"Delete": {"TableName": TABLE, "Key": _key(index)}} for index in range(40)
+    ]
+    operations.append(_increment(50))
+    operations.append({"Put": {"TableName": TABLE, "Item": _item(90_000)}})
+    operations.append(
+        {
+            "ConditionCheck": {
+                "TableName": TABLE,
+                "Key": _key(60),
+                "ConditionExpression": "#status = :lost",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":lost": {"S": "LOST"}},
+            }
+        }
+    )
+    return operations
+
+
+def _increment(index: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": TABLE,
+            "Key": _key(index),
+            "UpdateExpression": "SET #count = #count + :one",
+            "ExpressionAttributeNames": {"#count": "count"},
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+
+
+def _expiring(client: Any) -> int:
+    answer = client.query(
+        TableName=TABLE,
+        IndexName="ByExpiryDay",
+        KeyConditionExpression="expiresOn = :day",
+        ExpressionAttributeValues={":day": {"S": "2031-03-14"}},
+        Select="COUNT",
+    )
+    return int(answer["Count"])
+
+
+def test_a_cancelled_transaction_changes_nothing_on_either(both: tuple[Any, Any]) -> None:
+    before = _everything(both[0])
+    assert _everything(both[1]) == before
+    for client in both:
+        with pytest.raises(ClientError) as cancelled:
+            client.transact_write_items(TransactItems=_cancelled_operations())
+        error = cancelled.value.response
+        assert error["Error"]["Code"] == "TransactionCanceledException"
+        reasons = [reason["Code"] for reason in error["CancellationReasons"]]
+        assert reasons == ["None"] * 42 + ["ConditionalCheckFailed"]
+        assert _everything(client) == before
+        assert _expiring(client) == 200
+
+
+def test_a_transaction_that_goes_through_is_applied_whole_on_either(both: tuple[Any, Any]) -> None:
+    operations = [{"Delete": {"TableName": TABLE, "Key": _key(index)}} for index in range(100, 199)]
+    operations.append(_increment(199))
+    for client in both:
+        client.transact_write_items(TransactItems=operations)
+    after = _everything(both[0])
+    assert _everything(both[1]) == after
+    remaining = {item["PK"]["S"]: item for item in after}
+    assert not any(f"GEN#{index:05d}" in remaining for index in range(100, 199))
+    assert remaining["GEN#00199"]["count"] == {"N": "2"}
+    assert len(remaining) == RECORDS - 99
+    assert _expiring(both[1]) == 101
