@@ -102,8 +102,8 @@ valid_requests = _document("positive", 25).include(method="POST", path="/generat
     reason=(
         "the document allows requests the API refuses with 422: aspect_ratio and resolution are "
         "any string (the model accepts only Ideogram's listed values), num_images and seed are "
-        "JSON integers but 1.0 is refused (strict ints), tags have no pattern or length, and the "
-        "model/rendering_speed/style_type and aspect_ratio-or-resolution rules are not in it"
+        "JSON integers but 1.0 is refused (strict ints), and the model/rendering_speed/style_type "
+        "and aspect_ratio-or-resolution rules, which JSON Schema cannot say plainly, are not in it"
     ),
 )
 def test_every_request_the_document_calls_valid_is_accepted(case: Case[Any], stack: LocalStack) -> None:
