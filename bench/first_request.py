@@ -33,11 +33,11 @@ class FirstRequest:
 
 
 # The presigned link each reply carries for a stored image (api.views.generation_view): the
-# storage package's presign hook and botocore's signer load with the first one.
+# the presign hook and botocore's signer load with the first one.
 _PRESIGN = SetupStep(
-    "presigned link for the reply (storage import, SigV4 query signer)",
+    "presigned link for the reply (links module, SigV4 query signer)",
     "from ideogram_assets.aws import s3_client\n"
-    "from ideogram_assets.storage import presigned_get_url\n"
+    "from ideogram_assets.links import presigned_get_url\n"
     "presigned_get_url(s3_client(), 'bench-bucket', 'images/bench.png', 900)\n",
 )
 

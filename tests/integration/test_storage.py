@@ -26,13 +26,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from ideogram_assets.links import presigned_get_url
 from ideogram_assets.storage import (
     DownloadPolicy,
     DownloadRejected,
     StorageError,
     StoredObject,
     persist_image,
-    presigned_get_url,
 )
 from local_stack.aws_emulator import LOCAL_AWS_ENVIRONMENT, AwsEmulator
 from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator

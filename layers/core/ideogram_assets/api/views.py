@@ -25,8 +25,7 @@ def generation_view(record: GenerationRecord, s3: S3Client, link_seconds: int) -
     stored = record.status == Status.STORED and bool(record.bucket and record.key)
     link: str | None = None
     if stored and record.bucket and record.key:
-        # Imported here: the storage package brings requests, which the read path need not load.
-        from ideogram_assets.storage import presigned_get_url
+        from ideogram_assets.links import presigned_get_url  # the read path's first link loads it
 
         link = presigned_get_url(s3, record.bucket, record.key, link_seconds)
     return GenerationView(

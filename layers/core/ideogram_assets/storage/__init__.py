@@ -11,7 +11,7 @@ GET), upload (put_object or overlapped multipart upload, clean-up), persist (the
 from ideogram_assets.storage.download import DownloadPolicy
 from ideogram_assets.storage.errors import DownloadRejected, RejectionKind, StorageError
 from ideogram_assets.storage.hosts import host_allowed
-from ideogram_assets.storage.persist import StoredObject, persist_image, presigned_get_url
+from ideogram_assets.storage.persist import StoredObject, persist_image
 
 __all__ = [
     "DownloadPolicy",
@@ -21,5 +21,4 @@ __all__ = [
     "StoredObject",
     "host_allowed",
     "persist_image",
-    "presigned_get_url",
 ]
