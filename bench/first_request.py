@@ -33,7 +33,7 @@ class FirstRequest:
 
 
 # The presigned link each reply carries for a stored image (api.views.generation_view): the
-# the presign hook and botocore's signer load with the first one.
+# links module and botocore's signer load with the first one.
 _PRESIGN = SetupStep(
     "presigned link for the reply (links module, SigV4 query signer)",
     "from ideogram_assets.aws import s3_client\n"
