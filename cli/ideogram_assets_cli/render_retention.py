@@ -37,6 +37,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "would_delete": ("expired: would be deleted, object and record", ""),
     "deleted": ("expired: object and record deleted", "green"),
     "object_delete_failed": ("expired, but S3 did not delete the object; tried next run", "red"),
+    "record_delete_failed": ("expired and its object deleted, but not its record; tried next run", "red"),
     # both
     "changed_meanwhile": ("changed by another writer meanwhile; left as it is", "yellow"),
 }

@@ -9,7 +9,7 @@ counters (records.counters), added to the table by `flush_counters`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.connection import Connection
@@ -157,11 +157,14 @@ class RecordStore:
         for record in records:
             self.counters.change(_state(record), None)
 
-    def delete_expired(self, records: Sequence[GenerationRecord], day: str) -> list[GenerationRecord]:
+    def delete_expired(
+        self, records: Sequence[GenerationRecord], day: str
+    ) -> tuple[list[GenerationRecord], list[GenerationRecord]]:
         """Deletes records whose retention ended on `day`, if they still say so (stored, that day,
-        no legal hold); returns those this call deleted. A record another run deleted, or that
-        was pinned meanwhile, is left out and not counted twice."""
+        no legal hold); returns (deleted by this call, not deleted because the table failed). A
+        record another run deleted, or that was pinned meanwhile, is in neither: not counted twice."""
         deleted: list[GenerationRecord] = []
+        failed: list[GenerationRecord] = []
         for start in range(0, len(records), MAX_TRANSACTION_ITEMS):
             batch = records[start : start + MAX_TRANSACTION_ITEMS]
             try:
@@ -170,11 +173,16 @@ class RecordStore:
                         transaction.delete(record, condition=self._still_expired(day))
                 deleted.extend(batch)
             except TransactWriteError:
-                # One record changed meanwhile: each of this batch on its own.
-                deleted.extend(record for record in batch if self._delete_one_expired(record, day))
+                # A record changed meanwhile (or the call failed): each of this batch on its own.
+                for record in batch:
+                    outcome = self._delete_one_expired(record, day)
+                    if outcome == "deleted":
+                        deleted.append(record)
+                    elif outcome == "failed":
+                        failed.append(record)
         for record in deleted:
             self.counters.change(_state(record), None)
-        return deleted
+        return deleted, failed
 
     @staticmethod
     def _still_expired(day: str) -> Any:
@@ -184,14 +192,17 @@ class RecordStore:
             & (GenerationRecord.legal_hold.does_not_exist() | (GenerationRecord.legal_hold == False))  # noqa: E712
         )
 
-    def _delete_one_expired(self, record: GenerationRecord, day: str) -> bool:
+    def _delete_one_expired(
+        self, record: GenerationRecord, day: str
+    ) -> Literal["deleted", "changed", "failed"]:
         try:
             record.delete(condition=self._still_expired(day))
         except DeleteError as error:
             if _is_conditional_failure(error):
-                return False
-            raise
-        return True
+                return "changed"
+            logger.error("expired record not deleted", generation_id=record.id, error=type(error).__name__)
+            return "failed"
+        return "deleted"
 
     # -- counters and checkpoints ---------------------------------------------------------------
 

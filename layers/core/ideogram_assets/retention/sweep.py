@@ -56,62 +56,67 @@ class Sweeper:
         day = (
             date.fromisoformat(checkpoint) if checkpoint else today - timedelta(days=FIRST_RUN_LOOKBACK_DAYS)
         )
-        # The first day with an object S3 did not delete: the checkpoint must not pass it, or its
+        # Expired records read but not deleted yet: a DeleteObjects call takes up to 1,000 keys
+        # from however many days they come.
+        batch: list[GenerationRecord] = []
+        # Days with an object S3 did not delete: the checkpoint must not pass the first, or its
         # records would never be read again (the next run starts at the checkpoint).
-        retry_from: date | None = None
+        failed_days: set[date] = set()
         try:
-            while day <= today:
-                failed_before = summary.counts["object_delete_failed"]
-                if deadline - self._clock() < STOP_MARGIN_SECONDS or not self._sweep_day(
-                    day, summary, deadline
-                ):
-                    summary.complete = False  # the next run starts with this day again
-                    break
-                if retry_from is None and summary.counts["object_delete_failed"] > failed_before:
-                    retry_from = day
-                day += timedelta(days=1)
+            while day <= today and summary.complete:
+                for record in self._records.expiring_on(day.isoformat()):
+                    batch.append(record)
+                    if len(batch) == MAX_DELETE_KEYS:
+                        failed_days |= self._delete(batch, summary)
+                        batch = []
+                        if deadline - self._clock() < STOP_MARGIN_SECONDS:
+                            summary.complete = False  # the next run starts with this day again
+                            break
+                else:
+                    day += timedelta(days=1)
+                if deadline - self._clock() < STOP_MARGIN_SECONDS:
+                    summary.complete = False
+            if batch:
+                failed_days |= self._delete(batch, summary)
         finally:
             if not dry_run:
                 self._records.flush_counters()
                 # Today is read again next run: an unpin may still give a record today's date.
-                next_day = min(day, today, retry_from or today)
+                next_day = min(day, today, *failed_days)
                 self._records.save_checkpoint(CHECKPOINT_TASK, {"next_day": next_day.isoformat()})
         summary.details["sweptThrough"] = (day - timedelta(days=1)).isoformat()
         return summary
 
-    def _sweep_day(self, day: date, summary: Summary, deadline: float) -> bool:
-        """Every image expiring on `day`; False when time ran out before the day was done."""
-        batch: list[GenerationRecord] = []
-        for record in self._records.expiring_on(day.isoformat()):
-            batch.append(record)
-            if len(batch) == MAX_DELETE_KEYS:
-                self._delete(batch, day, summary)
-                batch = []
-                if deadline - self._clock() < STOP_MARGIN_SECONDS:
-                    return False
-        if batch:
-            self._delete(batch, day, summary)
-        return True
-
-    def _delete(self, records: Sequence[GenerationRecord], day: date, summary: Summary) -> None:
+    def _delete(self, records: Sequence[GenerationRecord], summary: Summary) -> set[date]:
+        """Objects first, then the records whose objects S3 confirmed deleted, day by day;
+        returns the expiry days of objects S3 did not delete."""
         if summary.dry_run:
             for record in records:
                 summary.add("would_delete", record.id, int(record.size_bytes or 0), key=record.key)
-            return
-        gone: list[GenerationRecord] = []
+            return set()
+        gone: dict[str, list[GenerationRecord]] = defaultdict(list)
+        failed_days: set[date] = set()
         for bucket, in_bucket in _by_bucket(records).items():
             failed = self._delete_objects(bucket, [record.key for record in in_bucket if record.key])
             for record in in_bucket:
                 if record.key in failed:
                     summary.add("object_delete_failed", record.id, key=record.key, error=failed[record.key])
+                    failed_days.add(date.fromisoformat(str(record.expires_on)))
                 else:
-                    gone.append(record)
-        deleted = {record.id for record in self._records.delete_expired(gone, day.isoformat())}
-        for record in gone:
-            if record.id in deleted:
-                summary.add("deleted", record.id, int(record.size_bytes or 0), key=record.key)
-            else:
-                summary.add("changed_meanwhile", record.id)
+                    gone[str(record.expires_on)].append(record)
+        for day, expired in gone.items():
+            deleted, not_deleted = self._records.delete_expired(expired, day)
+            deleted_ids, failed_ids = {record.id for record in deleted}, {record.id for record in not_deleted}
+            for record in expired:
+                if record.id in deleted_ids:
+                    summary.add("deleted", record.id, int(record.size_bytes or 0), key=record.key)
+                elif record.id in failed_ids:
+                    # Its object is gone; the next run deletes the record (a missing key deletes fine).
+                    summary.add("record_delete_failed", record.id, key=record.key)
+                    failed_days.add(date.fromisoformat(day))
+                else:
+                    summary.add("changed_meanwhile", record.id)
+        return failed_days
 
     def _delete_objects(self, bucket: str, keys: list[str]) -> dict[str, str]:
         """Deletes the keys; returns those S3 did not delete, with S3's reason."""
