@@ -113,8 +113,8 @@ FIRST_REQUESTS: dict[str, FirstRequest] = {
         route="PATCH /generations/{id}",
         steps=(
             SetupStep(
-                "import retention.wiring and retention_changes(): settings, record store, S3 client",
-                "from ideogram_assets.retention.wiring import retention_changes\nretention_changes()\n",
+                "import wiring and retention_changes(): settings, record store, S3 client",
+                "from ideogram_assets.wiring import retention_changes\nretention_changes()\n",
             ),
             SetupStep(
                 "DynamoDB client of the model's connection (created on the first read)",

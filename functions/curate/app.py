@@ -42,7 +42,7 @@ def change_generation(
     change: GenerationChange,
 ) -> Response[GenerationView]:
     from ideogram_assets.retention.pinning import GenerationNotFound
-    from ideogram_assets.retention.wiring import retention_changes  # loads on the first request
+    from ideogram_assets.wiring import retention_changes  # loads on the first request
 
     settings = base_settings()
     try:

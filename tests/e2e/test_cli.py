@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,8 @@ import requests
 
 from ideogram_assets_cli.exit_codes import ExitCode
 from local_stack.stack import LocalStack
+
+pytestmark = pytest.mark.usefixtures("faults_cleared")
 
 CLI = Path(sys.executable).with_name("ideogram-assets")
 # Variables of the machine that would change what the command reads or how it prints.
@@ -63,13 +64,6 @@ def workdir(tmp_path: Path, stack: LocalStack) -> Path:
     """A directory whose .local/endpoints.json names the running stack, as `make up` leaves it."""
     _write_endpoints(tmp_path / ".local" / "endpoints.json", stack.endpoints())
     return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults(stack: LocalStack) -> Iterator[None]:
-    yield
-    assert stack.emulator is not None
-    stack.emulator.reset_faults()
 
 
 def _assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:

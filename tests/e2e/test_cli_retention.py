@@ -5,7 +5,6 @@ and pinning through the API's PATCH route, over real HTTP."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,21 +18,14 @@ from tests.e2e._helpers import generate, record, set_faults
 from tests.e2e.test_cli import _run as _run_cli
 from tests.e2e.test_cli import _write_endpoints
 
+pytestmark = pytest.mark.usefixtures("faults_cleared")
+
 
 @pytest.fixture
 def workdir(tmp_path: Path, stack: LocalStack) -> Path:
     """A directory whose .local/endpoints.json names the running stack, as `make up` leaves it."""
     _write_endpoints(tmp_path / ".local" / "endpoints.json", stack.endpoints())
     return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults(stack: LocalStack) -> Iterator[None]:
-    yield
-    assert stack.emulator is not None
-    assert stack.proxy is not None
-    stack.emulator.reset_faults()
-    stack.proxy.clear()
 
 
 def _run(*arguments: str, cwd: Path, environment: dict[str, str] | None = None) -> Any:

@@ -8,7 +8,6 @@ Each one checks both what the caller is told and what is really stored.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,9 @@ from local_stack.fault_proxy import FaultRule
 from local_stack.stack import LocalStack, StackOptions
 from tests.conftest import MAX_IMAGE_BYTES_IN_TESTS
 
+pytestmark = pytest.mark.usefixtures("faults_cleared")
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults(stack: LocalStack) -> Iterator[None]:
-    yield
-    assert stack.emulator is not None
-    assert stack.proxy is not None
-    stack.emulator.reset_faults()
-    stack.proxy.clear()
 
 
 def _generate(stack: LocalStack, **body: Any) -> requests.Response:

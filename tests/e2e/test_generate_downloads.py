@@ -10,7 +10,6 @@ connection) is retried once and the image is stored.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -24,14 +23,9 @@ from tests.e2e._helpers import (
     set_faults,
 )
 
+pytestmark = pytest.mark.usefixtures("faults_cleared")
+
 GENERATE_TIMEOUT_SECONDS = 29  # GenerateFunction's Timeout in template.yaml
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults(stack: LocalStack) -> Iterator[None]:
-    yield
-    assert stack.emulator is not None
-    stack.emulator.reset_faults()
 
 
 def test_a_slow_steady_download_ends_at_the_deadline_with_failed_records_and_a_202(stack: LocalStack) -> None:

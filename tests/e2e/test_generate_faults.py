@@ -41,6 +41,8 @@ from tests.e2e._helpers import (
     unreachable_listener,
 )
 
+pytestmark = pytest.mark.usefixtures("faults_cleared")
+
 MiB = 1024 * 1024
 
 
@@ -49,16 +51,6 @@ def denied(**match: Any) -> FaultRule:
     a 500 ends the same way after the SDK's backoff (for Powertools' idempotency client, whose
     botocore uses the legacy DynamoDB policy of 10 attempts, about 25 s)."""
     return FaultRule(status=400, error_code="AccessDeniedException", **match)
-
-
-@pytest.fixture(autouse=True)
-def _clean_faults(stack: LocalStack) -> Iterator[None]:
-    yield
-    assert stack.emulator is not None
-    assert stack.proxy is not None
-    stack.emulator.reset_faults()
-    stack.emulator.settings.public_base_url = None
-    stack.proxy.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,7 @@ from tests.e2e._helpers import (
     set_faults,
 )
 
-
-@pytest.fixture(autouse=True)
-def _clean_faults(stack: LocalStack) -> Iterator[None]:
-    yield
-    assert stack.emulator is not None
-    assert stack.proxy is not None
-    stack.emulator.reset_faults()
-    stack.proxy.clear()
+pytestmark = pytest.mark.usefixtures("faults_cleared")
 
 
 def invoke(stack: LocalStack, payload: dict[str, Any]) -> dict[str, Any]:

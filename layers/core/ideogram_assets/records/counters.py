@@ -61,7 +61,7 @@ class CounterDeltas:
     def take(self) -> dict[str, tuple[int, int]]:
         """Every counter with a net change, as (images, bytes), and forgets them."""
         with self._lock:
-            names = {name for name in (*self._images, *self._bytes)}
+            names = set(self._images) | set(self._bytes)
             taken = {
                 name: (self._images[name], self._bytes[name])
                 for name in names

@@ -51,7 +51,8 @@ def _state_after(record: GenerationRecord, transition: Transition) -> RecordStat
     return RecordState(transition.after.value, int(size or 0), retention_class)
 
 
-def _is_conditional_failure(error: Exception) -> bool:
+def is_conditional_failure(error: Exception) -> bool:
+    """A write refused because the item was not in the state its condition names."""
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
@@ -198,7 +199,7 @@ class RecordStore:
         try:
             record.delete(condition=self._still_expired(day))
         except DeleteError as error:
-            if _is_conditional_failure(error):
+            if is_conditional_failure(error):
                 return "changed"
             logger.error("expired record not deleted", generation_id=record.id, error=type(error).__name__)
             return "failed"

@@ -27,6 +27,7 @@ from pynamodb.exceptions import UpdateError
 
 from ideogram_assets.records import lifecycle
 from ideogram_assets.records.model import GenerationRecord, iso
+from ideogram_assets.records.repository import RecordStore, is_conditional_failure
 from ideogram_assets.records.status import Status
 from ideogram_assets.retention.summary import Summary
 from ideogram_assets.storage import DownloadRejected, StorageError
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from ideogram_assets.config import GenerateSettings
     from ideogram_assets.generation.images import ImageStore
     from ideogram_assets.records.lifecycle import Transition
-    from ideogram_assets.records.repository import RecordStore
     from ideogram_assets.storage import StoredObject
 
 IMAGE_PREFIX = "images/"
@@ -167,7 +167,7 @@ class Reconciler:
         try:
             self._records.update(record, transition)
         except UpdateError as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_conditional_failure(error):
                 summary.add("changed_meanwhile", record.id)
                 return
             raise

@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import cache
 
 from ideogram_assets.aws import s3_client
-from ideogram_assets.config import base_settings, generate_settings
+from ideogram_assets.config import generate_settings
 from ideogram_assets.generation.wiring import image_store
 from ideogram_assets.records.model import utc_now
-from ideogram_assets.retention.pinning import RetentionChanges
 from ideogram_assets.retention.reconcile import Reconciler
 from ideogram_assets.retention.service import RetentionService
 from ideogram_assets.retention.sweep import Sweeper
@@ -27,9 +26,3 @@ def retention_service() -> RetentionService:
         records=records,
         now=utc_now,
     )
-
-
-@cache
-def retention_changes() -> RetentionChanges:
-    settings = base_settings()
-    return RetentionChanges(settings=settings, records=record_store(settings), s3=s3_client(), now=utc_now)
