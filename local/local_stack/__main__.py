@@ -66,7 +66,8 @@ def run_up(options: StackOptions) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with LocalStack(options) as stack:
         path = stack.write_endpoints()
-        print(f"\nThe local stack is ready; endpoints and local credentials are in {path}\n")
+        print(f"\nThe local stack is ready; endpoints and local credentials are in {path}")
+        print(f"API docs (Swagger UI, served unsigned by the local gateway only): {stack.docs_url}\n")
         print(_curl_examples(stack))
         print("\nPress Ctrl-C to stop.", flush=True)
         stopping.wait()

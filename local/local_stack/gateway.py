@@ -4,6 +4,7 @@ Routes come from the HttpApi events of template.yaml's functions; authentication
 authorizer's rule (every request SigV4-signed), checked against the local caller's credentials.
 Whatever arrives on the wire gets an answer in API Gateway's JSON error shape: unroutable methods
 a 404, malformed request lines and framing a 4xx, a request that stops arriving a prompt 400.
+Locally it also serves the API's documentation, unsigned (api_docs.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from io import BufferedIOBase
 from typing import Any
 
 from local_stack import apigw, sigv4
+from local_stack.api_docs import ApiDocs
 from local_stack.lambda_runtime import FunctionRuntime, InvocationError, InvocationThrottled
 from local_stack.processes import BackgroundServer
 from local_stack.triggers.http import HttpRoute
@@ -107,12 +109,16 @@ class GatewayConfig:
     callers: Mapping[str, sigv4.CallerCredentials]
     region: str
     api_id: str = "local"
+    # GET /openapi.json and Swagger UI at /docs, unauthenticated (a local convenience; see api_docs).
+    docs: ApiDocs | None = None
 
 
 class _GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], config: GatewayConfig) -> None:
+        if config.docs is not None:
+            config.docs.check_routes(config.runtimes)
         super().__init__(address, _GatewayHandler)
         self.config = config
         self.authority = f"{address[0]}:{self.server_address[1]}"  # port 0 becomes the bound one
@@ -208,6 +214,8 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         config = self.server.config
         raw_path, _, raw_query = self.path.partition("?")
         body = self._read_body()
+        if config.docs is not None and (docs := config.docs.reply(self.command, raw_path)) is not None:
+            return docs, "local docs"
         match = apigw.match_route(config.runtimes, self.command, raw_path)
         if match is None:
             return apigw.error_reply(404, "Not Found"), "-"

@@ -5,7 +5,7 @@ whatever the code accepts and returns. Then it adds what no resolver knows of: t
 the IAM authorizer and the gateway (403, 413), the 415 and 500 every function gives in the API's
 error shape, and Powertools' default 422 entry is replaced by that shape (or dropped where an
 operation has nothing to validate). `python -m local_stack.openapi_doc` rewrites it; a test
-fails when the checked-in copy is stale.
+fails when the checked-in copy is stale. The local gateway serves it, with Swagger UI (api_docs.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 from ideogram_assets import __version__
 from ideogram_assets.http_errors import ALWAYS_POSSIBLE_STATUSES, BODY_STATUSES, error_description
+from local_stack.api_docs import DOCUMENT_PATH as DOCUMENT_PATH  # where it is written and served
 from local_stack.template import PROJECT_ROOT, load_template, resources_of_type
 
-DOCUMENT_PATH = PROJECT_ROOT / "docs" / "openapi.json"
 TITLE = "ideogram-assets API"
 DESCRIPTION = (
     "Generate images with Ideogram and keep every one of them. Every request must be signed with "

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from local_stack.api_docs import PAGE_ROUTE, ApiDocs
 from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
 from local_stack.fault_proxy import FaultProxy
 from local_stack.functions import load_functions
@@ -124,6 +125,11 @@ class LocalStack:
         return self.gateway.url
 
     @property
+    def docs_url(self) -> str:
+        """Swagger UI over the API's OpenAPI document (served by the local gateway only)."""
+        return f"{self.api_url}{PAGE_ROUTE}"
+
+    @property
     def lambda_url(self) -> str:
         assert self.lambda_api is not None, "the stack is not started"
         return self.lambda_api.url
@@ -203,9 +209,10 @@ class LocalStack:
             routes.update(dict.fromkeys(spec.routes, runtime))
             schedules += [ScheduledFunction(schedule, runtime) for schedule in spec.schedules]
         callers = {self.caller.access_key_id: self.caller}
-        config = GatewayConfig(runtimes=routes, callers=callers, region=self.options.region)
+        config = GatewayConfig(runtimes=routes, callers=callers, region=self.options.region, docs=ApiDocs())
         self.gateway = Gateway(config, host=self.options.host, port=self.options.api_port).start()
         progress(f"API gateway listening on {self.gateway.url}, routes from template.yaml: {len(routes)}")
+        progress(f"API documentation (Swagger UI, unsigned, local only) at {self.docs_url}")
         lambda_config = LambdaApiConfig(
             runtimes=self.runtimes, callers=callers, region=self.options.region, account_id=LOCAL_ACCOUNT_ID
         )
