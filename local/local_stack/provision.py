@@ -1,4 +1,5 @@
-"""Creates the template's AWS resources (bucket, table, queues, buses, alarms) in the AWS emulator.
+"""Creates the template's AWS resources (bucket, table, queues, buses, alarms, secrets) in the AWS
+emulator.
 
 Each resource is created from its own definition in template.yaml: CloudFormation properties
 are translated one to one into the API calls CloudFormation itself would make. A property the
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -372,6 +375,97 @@ def create_alarm(ctx: ProvisionContext, logical_id: str, properties: Mapping[str
     ctx.resolver.attributes[(logical_id, "Arn")] = alarm["AlarmArn"]
 
 
+# ------------------------------------------------------------------------ Secrets Manager
+
+_SECRET_PROPERTIES = {"Name", "Description", "SecretString", "GenerateSecretString", "Tags"}
+_GENERATE_SECRET_KEYS = {
+    "PasswordLength",
+    "ExcludeCharacters",
+    "ExcludeLowercase",
+    "ExcludeUppercase",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+    "GenerateStringKey",
+    "SecretStringTemplate",
+}
+# The character types of GetRandomPassword, each with the flag that leaves it out.
+_CHARACTER_TYPES = {
+    "ExcludeLowercase": string.ascii_lowercase,
+    "ExcludeUppercase": string.ascii_uppercase,
+    "ExcludeNumbers": string.digits,
+    "ExcludePunctuation": string.punctuation,
+}
+_MAX_PASSWORD_LENGTH = 4096
+
+
+def random_password(where: str, spec: Mapping[str, Any]) -> str:
+    """A password drawn with `secrets` by GetRandomPassword's rules (length 32, every type, no space,
+    at least one character of each type left in, unless the spec says otherwise)."""
+    length = int(spec.get("PasswordLength", 32))
+    if not 1 <= length <= _MAX_PASSWORD_LENGTH:
+        raise ProvisioningError(f"{where}: PasswordLength {length} is not in 1-{_MAX_PASSWORD_LENGTH}")
+    excluded = set(str(spec.get("ExcludeCharacters", "")))
+    types = [
+        kept
+        for flag, characters in _CHARACTER_TYPES.items()
+        if not _as_bool(spec.get(flag, False)) and (kept := [c for c in characters if c not in excluded])
+    ]
+    alphabet = [character for kept in types for character in kept]
+    if _as_bool(spec.get("IncludeSpace", False)) and " " not in excluded:
+        alphabet.append(" ")
+    if not alphabet:
+        raise ProvisioningError(f"{where}: every character is excluded")
+    required = types if _as_bool(spec.get("RequireEachIncludedType", True)) else []
+    if len(required) > length:
+        raise ProvisioningError(f"{where}: {length} characters cannot include each of {len(required)} types")
+    chosen = [secrets.choice(kept) for kept in required]
+    chosen += [secrets.choice(alphabet) for _ in range(length - len(chosen))]
+    secrets.SystemRandom().shuffle(chosen)
+    return "".join(chosen)
+
+
+def generated_secret_string(logical_id: str, spec: Mapping[str, Any]) -> str:
+    """The value a GenerateSecretString asks for: a random password, alone or as one key of the
+    JSON object SecretStringTemplate gives."""
+    where = f"{logical_id} GenerateSecretString"
+    _check_known(where, spec, _GENERATE_SECRET_KEYS)
+    password = random_password(where, spec)
+    if ("GenerateStringKey" in spec) != ("SecretStringTemplate" in spec):
+        raise ProvisioningError(f"{where}: GenerateStringKey and SecretStringTemplate go together")
+    if "SecretStringTemplate" not in spec:
+        return password
+    try:
+        document = json.loads(spec["SecretStringTemplate"])
+    except json.JSONDecodeError as error:
+        raise ProvisioningError(f"{where}: SecretStringTemplate is not JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ProvisioningError(f"{where}: SecretStringTemplate is not a JSON object")
+    return json.dumps({**document, str(spec["GenerateStringKey"]): password})
+
+
+def create_secret(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    """The secret, with its value generated here when the template asks for one; Ref gives its ARN."""
+    _check_known(logical_id, properties, _SECRET_PROPERTIES)
+    if "SecretString" in properties and "GenerateSecretString" in properties:
+        raise ProvisioningError(f"{logical_id}: SecretString and GenerateSecretString exclude each other")
+    # Without a Name, CloudFormation names the secret after its logical id and a random suffix.
+    suffix = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
+    request: dict[str, Any] = {"Name": properties.get("Name") or f"{logical_id}-{suffix}"}
+    if "Description" in properties:
+        request["Description"] = properties["Description"]
+    if "Tags" in properties:
+        request["Tags"] = [{"Key": tag["Key"], "Value": tag["Value"]} for tag in properties["Tags"]]
+    if "SecretString" in properties:
+        request["SecretString"] = str(properties["SecretString"])
+    elif "GenerateSecretString" in properties:
+        request["SecretString"] = generated_secret_string(logical_id, properties["GenerateSecretString"])
+    arn = ctx.client("secretsmanager").create_secret(**request)["ARN"]
+    ctx.resolver.physical_ids[logical_id] = arn
+    ctx.resolver.attributes[(logical_id, "Id")] = arn
+
+
 # ------------------------------------------------------------------------------- driver
 
 Creator = Callable[["ProvisionContext", str, Mapping[str, Any]], None]
@@ -384,6 +478,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::SQS::Queue": create_queue,
     "AWS::Events::EventBus": create_event_bus,
     "AWS::CloudWatch::Alarm": create_alarm,
+    "AWS::SecretsManager::Secret": create_secret,
 }
 
 # What the local stack runs itself, by the name it runs it under: a function under its logical
