@@ -36,7 +36,7 @@ from ideogram_assets.observability import metrics
 from ideogram_assets.pricing import PriceTable
 from ideogram_assets.prompt_hash import prompt_hash
 from ideogram_assets.records import lifecycle
-from ideogram_assets.records.counters import totals
+from ideogram_assets.records.counters import images_and_bytes, totals
 from ideogram_assets.records.model import GenerationRecord
 from ideogram_assets.records.repository import RecordStore
 from ideogram_assets.retention.pinning import RetentionChanges
@@ -358,8 +358,8 @@ class World:
         report's expiry reads), leaving out counters that add up to nothing."""
         counted = totals(self.records.counter_items())
         return {
-            "byStatus": nonzero(counted.get("status", {})),
-            "byRetentionClass": nonzero(counted.get("class", {})),
+            "byStatus": nonzero(images_and_bytes(counted.get("status", {}))),
+            "byRetentionClass": nonzero(images_and_bytes(counted.get("class", {}))),
         }
 
 

@@ -28,9 +28,9 @@ from ideogram_assets.ideogram.models import (
     StyleField,
     check_size_choice,
 )
+from ideogram_assets.records.index_items import MAX_TAGS
 
 MAX_PROMPT_CHARS = 4000
-MAX_TAGS = 20
 MAX_TAG_CHARS = 64
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 _TAG = re.compile(TAG_PATTERN)

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ideogram_assets.records.errors import InvalidTransition
+from ideogram_assets.records.index_items import INDEXED_STATUSES, MAX_TAGS, words_of
 from ideogram_assets.records.model import GenerationRecord, iso, record_key
 from ideogram_assets.records.status import OPEN_STATUSES, Status
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from ideogram_assets.storage import StoredObject
 
 MAX_FAILURE_MESSAGE = 500
+MAX_NOTE_CHARS = 500
 
 _ALLOWED: Mapping[Status, frozenset[Status]] = MappingProxyType(
     {
@@ -54,12 +56,20 @@ class Transition:
     before: Status
     after: Status
     changes: Mapping[str, Any]  # attribute name → new value; None removes the attribute
+    # A change computed from the record as read (its tags, say) holds only if nothing changed
+    # it since: the write is conditional on the record's updatedAt being this.
+    unchanged_since: str | None = None
 
     def then(self, later: Transition) -> Transition:
         """This change followed by `later`, as one write (for a change that could not be saved)."""
         if later.before != self.after:
             raise InvalidTransition(f"{later.before} does not follow {self.after}")
-        return Transition(self.before, later.after, MappingProxyType({**self.changes, **later.changes}))
+        return Transition(
+            self.before,
+            later.after,
+            MappingProxyType({**self.changes, **later.changes}),
+            self.unchanged_since,
+        )
 
 
 def object_key(generation_id: str, created: datetime) -> str:
@@ -115,11 +125,15 @@ def _transition(record: GenerationRecord, after: Status, now: datetime, **change
     before = Status(record.status)
     if after not in _ALLOWED[before]:
         raise InvalidTransition(f"record {record.id} cannot go from {before} to {after}")
-    state = {
+    state: dict[str, Any] = {
         "status": after.value,
         "open_status": after.value if after in OPEN_STATUSES else None,
         "updated_at": iso(now),
     }
+    if after in INDEXED_STATUSES and before not in INDEXED_STATUSES:
+        # Search finds it from now on: the words of its prompts, as Ideogram answered them.
+        expanded = changes.get("expanded_prompt", record.expanded_prompt)
+        state["index_words"] = set(words_of(record.prompt, expanded)) or None
     return Transition(before, after, MappingProxyType({**changes, **state}))
 
 
@@ -253,6 +267,32 @@ def retention_changed(
     if record.status == Status.STORED:
         changes.update(_expiry_changes(record, policy, new_class, hold, now))
     return _transition(record, Status(record.status), now, **changes)
+
+
+def labels_changed(
+    record: GenerationRecord,
+    now: datetime,
+    *,
+    add_tags: frozenset[str] = frozenset(),
+    remove_tags: frozenset[str] = frozenset(),
+    starred: bool | None = None,
+    note: str | None = None,
+    clear_note: bool = False,
+) -> Transition:
+    """New tags, star or note: how people label an image. Conditional on the record being as read,
+    so two edits at once cannot lose one another's tags."""
+    tags = (set(record.tags or ()) | add_tags) - remove_tags
+    if len(tags) > MAX_TAGS:
+        raise InvalidTransition(f"record {record.id} would have {len(tags)} tags; at most {MAX_TAGS}")
+    changes: dict[str, Any] = {"tags": tags or None}
+    if starred is not None:
+        changes["starred"] = starred or None
+    if clear_note:
+        changes["note"] = None
+    elif note is not None:
+        changes["note"] = note[:MAX_NOTE_CHARS]
+    transition = _transition(record, Status(record.status), now, **changes)
+    return Transition(transition.before, transition.after, transition.changes, record.updated_at)
 
 
 def apply(record: GenerationRecord, transition: Transition) -> None:

@@ -20,8 +20,24 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProject
 from pynamodb.models import Model
 
 RECORD_SORT_KEY = "META"
-# The attributes ByExpiryDay carries besides its keys (template.yaml declares the same).
-EXPIRY_PROJECTION = ("id", "status", "bucket", "key", "sizeBytes", "retentionClass", "legalHold")
+# The attributes ByExpiryDay carries besides its keys (template.yaml declares the same): what the
+# sweep needs to delete a record, its object and its index items, and to take it off the counters.
+EXPIRY_PROJECTION = (
+    "id",
+    "status",
+    "bucket",
+    "key",
+    "sizeBytes",
+    "retentionClass",
+    "legalHold",
+    "model",
+    "styleType",
+    "tags",
+    "words",
+    "starred",
+    "isSafe",
+    "costUsd",
+)
 
 
 def record_key(generation_id: str) -> str:
@@ -144,6 +160,11 @@ class GenerationRecord(Model):
     seed = NumberAttribute(null=True)
     color_palette = JSONAttribute(null=True, attr_name="colorPalette")
     tags = UnicodeSetAttribute(null=True)
+    starred = BooleanAttribute(null=True)  # absent: not starred
+    note = UnicodeAttribute(null=True)
+    # The words its TOKEN# index items are under (records.index_items), kept so that they can be
+    # removed exactly, whatever the normalization of a later version says.
+    index_words = UnicodeSetAttribute(null=True, attr_name="words")
     prompt_hash = UnicodeAttribute(attr_name="promptHash")
 
     is_safe = BooleanAttribute(null=True, attr_name="isSafe")
@@ -182,6 +203,7 @@ class GenerationRecord(Model):
 
 
 def bind_table(table_name: str, region: str | None = None) -> None:
-    """Points the model (and its indexes, which share its connection) at the function's table."""
-    GenerationRecord.Meta.table_name = table_name
-    GenerationRecord.Meta.region = region
+    """Points every model of the table (records, their indexes, index items) at the function's
+    table: they all inherit these from _Meta."""
+    _Meta.table_name = table_name
+    _Meta.region = region

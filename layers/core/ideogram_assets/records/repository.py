@@ -9,17 +9,19 @@ counters (records.counters), added to the table by `flush_counters`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ideogram_assets.observability import logger, metrics
 from ideogram_assets.records import lifecycle
-from ideogram_assets.records.counters import COUNTER_PARTITION, CounterDeltas, RecordState, shard_key
+from ideogram_assets.records.counters import COUNTER_PARTITION, FIELDS, CounterDeltas, RecordState, shard_key
+from ideogram_assets.records.index_items import IndexItem, IndexKeys, items_for, keys_of
 from ideogram_assets.records.lifecycle import Transition
 from ideogram_assets.records.model import RECORD_SORT_KEY, GenerationRecord, bind_table, record_key
 from ideogram_assets.records.status import Status
@@ -40,20 +42,67 @@ def _actions(transition: Transition) -> list[Action]:
     return actions
 
 
+def _condition(transition: Transition) -> Any:
+    condition = GenerationRecord.status == transition.before.value
+    if transition.unchanged_since is not None:
+        condition &= GenerationRecord.updated_at == transition.unchanged_since
+    return condition
+
+
 def _state(record: GenerationRecord) -> RecordState:
-    return RecordState(str(record.status), int(record.size_bytes or 0), record.retention_class)
+    created = str(record.created_at or "")
+    return RecordState(
+        status=str(record.status),
+        size_bytes=int(record.size_bytes or 0),
+        retention_class=record.retention_class,
+        model=record.model,
+        style_type=record.style_type,
+        month=created[:7] or None,
+        tags=frozenset(record.tags or ()),
+        answered=record.is_safe is not None,
+        cost_micros=round((record.cost_usd or 0) * 1_000_000),
+    )
 
 
-def _state_after(record: GenerationRecord, transition: Transition) -> RecordState:
-    changes = transition.changes
-    size = changes.get("size_bytes", record.size_bytes)
-    retention_class = changes.get("retention_class", record.retention_class)
-    return RecordState(transition.after.value, int(size or 0), retention_class)
+def _after(record: GenerationRecord, transition: Transition) -> GenerationRecord:
+    """A copy of the record as the transition leaves it (the record itself changes only once the
+    table holds the change)."""
+    copy = GenerationRecord.from_raw_data(record.serialize())
+    lifecycle.apply(copy, transition)
+    return copy
+
+
+@dataclass
+class _IndexChanges:
+    """Index items a write puts (new, or with a new ttl) and deletes."""
+
+    put: list[IndexItem]
+    delete: list[IndexItem]
+
+    def __len__(self) -> int:
+        return len(self.put) + len(self.delete)
+
+
+def _index_changes(before: GenerationRecord | None, after: GenerationRecord | None) -> _IndexChanges:
+    old = keys_of(before) if before is not None else IndexKeys()
+    new = keys_of(after) if after is not None else IndexKeys()
+    put: list[IndexItem] = []
+    if after is not None:
+        ttl_changed = before is not None and before.ttl != after.ttl
+        partitions = new.partitions() if ttl_changed else new.minus(old)
+        put = items_for(partitions, after, after.ttl)
+    removed = old.minus(new)
+    delete = items_for(removed, before, None) if before is not None and removed else []
+    return _IndexChanges(put, delete)
 
 
 def is_conditional_failure(error: Exception) -> bool:
-    """A write refused because the item was not in the state its condition names."""
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+    """A write refused because the item was not in the state its condition names (alone, or as
+    the reason a transaction was cancelled)."""
+    if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        return True
+    reasons = getattr(error, "cancellation_reasons", None) or ()
+    return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
 
 
 class RecordStore:
@@ -107,6 +156,7 @@ class RecordStore:
         with TransactWrite(connection=self._connection) as transaction:
             for record in records:
                 transaction.save(record, condition=GenerationRecord.pk.does_not_exist())
+                self._write_index(transaction, _index_changes(None, record))
         for record in records:
             self.counters.change(None, _state(record))
 
@@ -117,37 +167,60 @@ class RecordStore:
         added: Sequence[GenerationRecord] = (),
         removed: Sequence[GenerationRecord] = (),
     ) -> None:
-        """One transaction: the transitions, new records and deletions all happen, or none does."""
+        """One transaction: the transitions, new records and deletions all happen, or none does.
+        Should their index items not fit in one transaction with them, the transitions that
+        index a record are written after it, each in its own transaction with its items."""
+        afters = [_after(record, transition) for record, transition in changes]
+        indexes = [_index_changes(record, after) for (record, _), after in zip(changes, afters, strict=True)]
+        added_indexes = [_index_changes(None, record) for record in added]
+        removed_indexes = [_index_changes(record, None) for record in removed]
+        size = len(changes) + len(added) + len(removed)
+        size += sum(map(len, indexes + added_indexes + removed_indexes))
+        together = [bool(index) is False or size <= MAX_TRANSACTION_ITEMS for index in indexes]
         with TransactWrite(connection=self._connection) as transaction:
-            for record, transition in changes:
-                transaction.update(
-                    record, _actions(transition), condition=GenerationRecord.status == transition.before.value
-                )
-            for record in added:
+            for (record, transition), index, now in zip(changes, indexes, together, strict=True):
+                if now:
+                    transaction.update(record, _actions(transition), condition=_condition(transition))
+                    self._write_index(transaction, index)
+            for record, index in zip(added, added_indexes, strict=True):
                 transaction.save(record, condition=GenerationRecord.pk.does_not_exist())
-            for record in removed:
+                self._write_index(transaction, index)
+            for record, index in zip(removed, removed_indexes, strict=True):
                 transaction.delete(record)
-        for record, transition in changes:
-            self.counters.change(_state(record), _state_after(record, transition))
-            lifecycle.apply(record, transition)
+                self._write_index(transaction, index)
+        for (record, transition), after, now in zip(changes, afters, together, strict=True):
+            if now:
+                self.counters.change(_state(record), _state(after))
+                lifecycle.apply(record, transition)
         for record in added:
             self.counters.change(None, _state(record))
         for record in removed:
             self.counters.change(_state(record), None)
+        for (record, transition), now in zip(changes, together, strict=True):
+            if not now:
+                self.update(record, transition)
 
     def update(self, record: GenerationRecord, transition: Transition) -> None:
-        """One record's transition, if the table still has it in the state the transition starts from."""
-        before, after = _state(record), _state_after(record, transition)
-        # PynamoDB's update() also refreshes the object from the item it wrote.
-        record.update(_actions(transition), condition=GenerationRecord.status == transition.before.value)
-        self.counters.change(before, after)
+        """One record's transition (with the index items it adds, moves or removes), if the table
+        still has the record as the transition expects."""
+        before, after = _state(record), _after(record, transition)
+        index = _index_changes(record, after)
+        if index:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.update(record, _actions(transition), condition=_condition(transition))
+                self._write_index(transaction, index)
+        else:
+            # PynamoDB's update() also refreshes the object from the item it wrote.
+            record.update(_actions(transition), condition=_condition(transition))
+        self.counters.change(before, _state(after))
         lifecycle.apply(record, transition)
 
     def create_in_state(self, record: GenerationRecord, transition: Transition) -> None:
         """Writes a record that is not in the table yet, already moved by `transition`."""
-        written = GenerationRecord.from_raw_data(record.serialize())
-        lifecycle.apply(written, transition)
-        written.save(condition=GenerationRecord.pk.does_not_exist())
+        written = _after(record, transition)
+        with TransactWrite(connection=self._connection) as transaction:
+            transaction.save(written, condition=GenerationRecord.pk.does_not_exist())
+            self._write_index(transaction, _index_changes(None, written))
         self.counters.change(None, _state(written))
         lifecycle.apply(record, transition)
 
@@ -155,6 +228,7 @@ class RecordStore:
         with TransactWrite(connection=self._connection) as transaction:
             for record in records:
                 transaction.delete(record)
+                self._write_index(transaction, _index_changes(record, None))
         for record in records:
             self.counters.change(_state(record), None)
 
@@ -162,8 +236,9 @@ class RecordStore:
         self, records: Sequence[GenerationRecord], day: str
     ) -> tuple[list[GenerationRecord], list[GenerationRecord]]:
         """Deletes records whose retention ended on `day`, if they still say so (stored, that day,
-        no legal hold); returns (deleted by this call, not deleted because the table failed). A
-        record another run deleted, or that was pinned meanwhile, is in neither: not counted twice."""
+        no legal hold), then their index items; returns (deleted by this call, not deleted because
+        the table failed). A record another run deleted, or that was pinned meanwhile, is in
+        neither: not counted twice."""
         deleted: list[GenerationRecord] = []
         failed: list[GenerationRecord] = []
         for start in range(0, len(records), MAX_TRANSACTION_ITEMS):
@@ -183,7 +258,30 @@ class RecordStore:
                         failed.append(record)
         for record in deleted:
             self.counters.change(_state(record), None)
+        self._delete_index_items(deleted)
         return deleted, failed
+
+    def _delete_index_items(self, records: Sequence[GenerationRecord]) -> None:
+        """Index items of deleted records, in batches (too many for the records' transactions).
+        Should a batch fail, its items are left to the TTL they share with their record, and a
+        search skips an item whose record is gone."""
+        items = [item for record in records for item in _index_changes(record, None).delete]
+        if not items:
+            return
+        try:
+            with IndexItem.batch_write() as batch:
+                for item in items:
+                    batch.delete(item)
+        except PynamoDBException as error:
+            logger.error("index items not deleted", items=len(items), error=type(error).__name__)
+            metrics.add_metric(name="IndexItemsNotDeleted", unit=MetricUnit.Count, value=len(items))
+
+    @staticmethod
+    def _write_index(transaction: TransactWrite, index: _IndexChanges) -> None:
+        for item in index.put:
+            transaction.save(item)
+        for item in index.delete:
+            transaction.delete(item)
 
     @staticmethod
     def _still_expired(day: str) -> Any:
@@ -209,36 +307,38 @@ class RecordStore:
 
     def flush_counters(self) -> None:
         """Adds the counter changes noted so far to the counter items (atomic ADD)."""
-        for name, (images, size) in self.counters.take().items():
+        for name, fields in self.counters.take().items():
+            names = {f"#f{number}": field for number, field in enumerate(fields)}
+            values = {f":v{number}": {"N": str(value)} for number, value in enumerate(fields.values())}
             try:
                 self._client.update_item(
                     TableName=self._table_name,
                     Key={"PK": {"S": COUNTER_PARTITION}, "SK": {"S": shard_key(name)}},
-                    UpdateExpression="ADD images :images, #bytes :bytes",
-                    ExpressionAttributeNames={"#bytes": "bytes"},
-                    ExpressionAttributeValues={":images": {"N": str(images)}, ":bytes": {"N": str(size)}},
+                    UpdateExpression="ADD "
+                    + ", ".join(f"#f{number} :v{number}" for number in range(len(fields))),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
                 )
             except Exception as error:  # a counter must never fail the work it counts
-                logger.error("counter not updated", counter=name, images=images, bytes=size, error=str(error))
+                logger.error("counter not updated", counter=name, changes=fields, error=str(error))
                 metrics.add_metric(name="CounterWriteFailed", unit=MetricUnit.Count, value=1)
 
-    def counter_items(self) -> list[dict[str, int | str]]:
+    def counter_items(self, dimension: str | None = None) -> list[dict[str, int | str]]:
+        """The counter items (of one dimension: `model`, `tag`...), every field as a number."""
         items: list[dict[str, int | str]] = []
         paginator = self._client.get_paginator("query")
+        condition = "PK = :pk" + (" AND begins_with(SK, :dimension)" if dimension else "")
+        values = {":pk": {"S": COUNTER_PARTITION}}
+        if dimension:
+            values[":dimension"] = {"S": f"{dimension}#"}
         pages = paginator.paginate(
-            TableName=self._table_name,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": COUNTER_PARTITION}},
+            TableName=self._table_name, KeyConditionExpression=condition, ExpressionAttributeValues=values
         )
         for page in pages:
             for item in page.get("Items", []):
-                items.append(
-                    {
-                        "SK": item["SK"]["S"],
-                        "images": int(item.get("images", {}).get("N", "0")),
-                        "bytes": int(item.get("bytes", {}).get("N", "0")),
-                    }
-                )
+                counted: dict[str, int | str] = {"SK": item["SK"]["S"]}
+                counted.update({field: int(item[field]["N"]) for field in FIELDS if field in item})
+                items.append(counted)
         return items
 
     def checkpoint(self, task: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ideogram_assets.records.counters import totals
+from ideogram_assets.records.counters import images_and_bytes, totals
 from ideogram_assets.retention.summary import Summary
 
 if TYPE_CHECKING:
@@ -31,8 +31,8 @@ def report(records: RecordStore, now: Callable[[], datetime], *, dry_run: bool =
             expiring[f"next{offset}Days"] = {"images": images, "bytes": size}
     summary.details.update(
         {
-            "byStatus": counted.get("status", {}),
-            "byRetentionClass": counted.get("class", {}),
+            "byStatus": images_and_bytes(counted.get("status", {})),
+            "byRetentionClass": images_and_bytes(counted.get("class", {})),
             "expiring": expiring,
         }
     )
