@@ -40,6 +40,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# What the functions sign their AWS calls with locally (LOCAL_AWS_ENVIRONMENT): their "role".
+FUNCTION_ROLE = CallerCredentials(
+    access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
+    secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+    account_id=LOCAL_ACCOUNT_ID,
+    user_arn=f"arn:aws:sts::{LOCAL_ACCOUNT_ID}:assumed-role/local-function-role/local",
+)
+
+
 def _local_caller() -> CallerCredentials:
     """Fresh credentials for this run of the stack: the only caller its gateway accepts."""
     alphabet = string.ascii_uppercase + string.digits
@@ -168,6 +177,10 @@ class LocalStack:
         ideogram_host = urlsplit(self.ideogram_url).hostname or ""
         if self.emulator is not None or _is_loopback(ideogram_host):
             environment["IDEOGRAM_EXTRA_DOWNLOAD_HOSTS"] = ideogram_host
+        # A function that invokes another (the exports API starts its worker) reaches the local
+        # Lambda Invoke API, as it reaches Lambda in AWS; every other service stays on moto.
+        if self.lambda_api is not None:
+            environment["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.url
         return environment | self.options.extra_environment
 
     def start(self) -> Self:
@@ -200,6 +213,17 @@ class LocalStack:
         if self.options.ideogram_key_from_secret:
             self.put_ideogram_key_secret(self.ideogram_api_key)
             progress(f"Ideogram key stored in the secret {self.ideogram_key_secret_name}")
+        callers = {self.caller.access_key_id: self.caller}
+        # Started before the functions are loaded, so their environment can name it (it knows a
+        # function once loaded); they may invoke through it, signed with their local credentials.
+        lambda_config = LambdaApiConfig(
+            runtimes=self.runtimes,
+            callers=callers | {FUNCTION_ROLE.access_key_id: FUNCTION_ROLE},
+            region=self.options.region,
+            account_id=LOCAL_ACCOUNT_ID,
+        )
+        lambda_api = LambdaApi(lambda_config, host=self.options.host, port=self.options.lambda_port)
+        self.lambda_api = lambda_api.start()
         routes: dict[HttpRoute, FunctionRuntime] = {}
         schedules: list[ScheduledFunction] = []
         for spec in load_functions(self.resolver, base_dir=self.options.template_path.parent):
@@ -208,16 +232,10 @@ class LocalStack:
             self.runtimes[spec.logical_id] = runtime
             routes.update(dict.fromkeys(spec.routes, runtime))
             schedules += [ScheduledFunction(schedule, runtime) for schedule in spec.schedules]
-        callers = {self.caller.access_key_id: self.caller}
         config = GatewayConfig(runtimes=routes, callers=callers, region=self.options.region, docs=ApiDocs())
         self.gateway = Gateway(config, host=self.options.host, port=self.options.api_port).start()
         progress(f"API gateway listening on {self.gateway.url}, routes from template.yaml: {len(routes)}")
         progress(f"API documentation (Swagger UI, unsigned, local only) at {self.docs_url}")
-        lambda_config = LambdaApiConfig(
-            runtimes=self.runtimes, callers=callers, region=self.options.region, account_id=LOCAL_ACCOUNT_ID
-        )
-        self.lambda_api = LambdaApi(lambda_config, host=self.options.host, port=self.options.lambda_port)
-        self.lambda_api.start()
         progress(f"Lambda Invoke API listening on {self.lambda_api.url}: {', '.join(sorted(self.runtimes))}")
         self._start_schedules(schedules)
         return self
