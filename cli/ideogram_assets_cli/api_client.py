@@ -52,6 +52,14 @@ def path_segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def query_string(params: dict[str, str]) -> str:
+    """`?name=value&...` for the parameters given (none: ""), encoded as SigV4 encodes them: every
+    byte but A-Z a-z 0-9 - _ . ~ (a space is %20, never "+"), so the query signed is the query
+    any gateway recomputes."""
+    pairs = (f"{quote(name, safe='-_.~')}={quote(value, safe='-_.~')}" for name, value in params.items())
+    return "?" + "&".join(pairs) if params else ""
+
+
 class ApiClient:
     def __init__(
         self, target: Target, *, timeout_seconds: float, session: requests.Session | None = None
@@ -61,9 +69,18 @@ class ApiClient:
         self.session = session or requests.Session()
 
     def request(
-        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        follow_redirects: bool = True,
     ) -> ApiReply:
-        url = self.target.api_url + path
+        """`follow_redirects=False` returns a redirect itself (its `location` header), as a route
+        that answers with a link does."""
+        url = self.target.api_url + path + query_string(params or {})
         data = json.dumps(body).encode("utf-8") if body is not None else b""
         all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
         if body is not None:
@@ -73,7 +90,12 @@ class ApiClient:
         SigV4Auth(self.target.credentials, SERVICE, self.target.region).add_auth(signed)
         try:
             reply = self.session.request(
-                method, url, data=data, headers=dict(signed.headers.items()), timeout=self.timeout_seconds
+                method,
+                url,
+                data=data,
+                headers=dict(signed.headers.items()),
+                timeout=self.timeout_seconds,
+                allow_redirects=follow_redirects,
             )
         except requests.Timeout:
             raise CliError(

@@ -37,8 +37,8 @@ EXIT_CODES_HELP = exit_codes_help()
 app = typer.Typer(
     name="ideogram-assets",
     help=(
-        "Generate images with Ideogram through the ideogram-assets API, look up their stored records "
-        "and decide how long they are kept.\n\n"
+        "Generate images with Ideogram through the ideogram-assets API; find, curate, report on, export "
+        "and pull the stored images; decide how long they are kept.\n\n"
         "Talks to the local stack started by `make up` (its .local/endpoints.json, found from the current "
         "directory upward) unless --api names a deployed API, which is signed with SigV4 using the "
         "standard AWS credentials (--profile, AWS_PROFILE, environment variables, SSO...)."
@@ -578,8 +578,18 @@ def _options(
         typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit."),
     ] = False,
 ) -> None:
-    """Generate images with Ideogram through the ideogram-assets API, look up their stored records
-    and decide how long they are kept."""
+    """Generate images with Ideogram through the ideogram-assets API; find, curate, report on, export
+    and pull the stored images; decide how long they are kept."""
+
+
+# Commands kept in modules of their own, registered on `app` as they load (in this order, the
+# order of --help); they build on the options above, so they load last.
+# isort: off
+from ideogram_assets_cli import commands_search  # noqa: E402, F401  (search, open, download)
+from ideogram_assets_cli import commands_curate  # noqa: E402, F401  (tag, star, unstar, note)
+from ideogram_assets_cli import commands_report  # noqa: E402, F401  (report, export)
+from ideogram_assets_cli import commands_pull  # noqa: E402, F401  (pull)
+# isort: on
 
 
 def main() -> None:

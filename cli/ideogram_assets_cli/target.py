@@ -43,6 +43,14 @@ class Target:
     local: bool = False  # the local stack (functions named by logical id), not a deployed stack
     # The local stack's Lambda Invoke API; None: Lambda's own endpoint for the region.
     lambda_url: str | None = None
+    # The certificate authority of the local AWS emulator, which serves the presigned links to
+    # images and exports over HTTPS; None: the system's trust store, as for S3 itself.
+    links_ca_bundle: str | None = None
+
+    @property
+    def links_verify(self) -> str | bool:
+        """`verify=` for requests that follow a presigned link."""
+        return self.links_ca_bundle or True
 
 
 def region_from_url(url: str) -> str | None:
@@ -99,6 +107,7 @@ def local_target(path: Path) -> Target:
         )
         # Optional here: only the commands that invoke a function need it (and say so).
         lambda_url = _text(endpoints, "lambda") if "lambda" in endpoints else None
+        links_ca_bundle = _text(endpoints, "aws_ca_bundle") if "aws_ca_bundle" in endpoints else None
     except ValueError as error:
         raise CliError(f"the endpoints file {path} is not usable: {error}", ExitCode.AUTH_CONFIG) from None
     return Target(
@@ -108,6 +117,7 @@ def local_target(path: Path) -> Target:
         description=f"the local stack ({path})",
         local=True,
         lambda_url=_checked_api_url(lambda_url, str(path)) if lambda_url else None,
+        links_ca_bundle=links_ca_bundle,
     )
 
 
