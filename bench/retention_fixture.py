@@ -229,7 +229,7 @@ def retention_world(log_dir: Path, python_path: Path | None = None) -> Iterator[
     loaded when the server starts); the benchmark's own environment is left as it was.
     """
     log_path = log_dir / "moto.log"
-    aws = AwsEmulator(log_path=log_path)
+    aws = AwsEmulator(log_path=log_path, moto_as_shipped=True)  # patched only through `python_path`
     saved = os.environ.get("PYTHONPATH")
     try:
         if python_path is not None:

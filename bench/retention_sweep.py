@@ -187,7 +187,7 @@ def transaction_seconds(world: RetentionWorld, items: Sequence[dict[str, Any]], 
 
 
 def shipped_moto_probe(fixture: SweepFixture, progress: Progress) -> dict[int, float]:
-    """The same transactions on moto as the local stack runs it, holding the same records."""
+    """The same transactions on moto as shipped, holding the same records."""
     with (
         tempfile.TemporaryDirectory(prefix="bench-sweep-shipped-") as scratch,
         retention_world(Path(scratch)) as world,
@@ -337,8 +337,8 @@ def probe_line(scale: Scale, probe: dict[str, dict[int, float]]) -> str:
         )
 
     return (
-        f"One TransactWriteItems at {scale.records:,} records, timed from this process: on moto as the "
-        f"local stack runs it {times('shipped')}; on the benchmark's moto {times('bench')}. moto as "
+        f"One TransactWriteItems at {scale.records:,} records, timed from this process: on moto as "
+        f"shipped {times('shipped')}; on the benchmark's moto {times('bench')}. moto as "
         "shipped copies the whole table once per item of a transaction, so the sweep's transactions of "
         "100 deletes would outlast PynamoDB's 10 s read timeout (GenerationRecord.Meta) and the sweep "
         "would fail; both sides therefore run on the benchmark's moto (bench/moto_site)."

@@ -1,7 +1,9 @@
 """The AWS emulator: moto in server mode, as a separate process on a loopback port.
 
 Everything reaches it over real HTTPS through AWS_ENDPOINT_URL (with AWS_CA_BUNDLE trusting
-its certificate), exactly as boto3 and PynamoDB reach AWS; nothing is patched in-process.
+its certificate), exactly as boto3 and PynamoDB reach AWS; nothing is patched in the clients'
+processes. The server process runs moto with the local stack's patch (moto_transactions.py), which
+changes how long a transaction takes, not what moto stores or answers.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class AwsEmulator:
     host: str = "127.0.0.1"
     port: int = 0
     log_path: Path | None = None  # None: moto's request log is discarded
+    # True: moto's own server, without the local stack's patch (benchmarks compare the two).
+    moto_as_shipped: bool = False
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
     _tls_dir: Path | None = field(default=None, init=False, repr=False)
@@ -68,6 +72,10 @@ class AwsEmulator:
         """The certificate clients trust for the emulator (their AWS_CA_BUNDLE)."""
         assert self._certificate is not None, "the AWS emulator is not started"
         return str(self._certificate.cert_path)
+
+    @property
+    def _server_module(self) -> str:
+        return "moto.server" if self.moto_as_shipped else "local_stack.moto_server"
 
     def _ready(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
@@ -85,7 +93,7 @@ class AwsEmulator:
         self._log = self.log_path.open("ab") if self.log_path else None
         tls = ["--ssl-cert", str(self._certificate.cert_path), "--ssl-key", str(self._certificate.key_path)]
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port), *tls],
+            [sys.executable, "-m", self._server_module, "-H", self.host, "-p", str(self.port), *tls],
             stdout=self._log or subprocess.DEVNULL,
             stderr=self._log or subprocess.DEVNULL,
             env=environment,

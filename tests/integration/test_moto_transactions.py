@@ -1,13 +1,16 @@
-"""The retention sweep benchmark's moto (bench/moto_site): transactions answer and undo exactly
+"""The local stack's moto (local_stack.moto_transactions): transactions answer and undo exactly
 as moto's own do, over HTTPS, while the backup no longer copies the whole table per item.
 
-The same transactions run against moto as shipped and against the patched server, and every
-item of the table is compared afterwards: what one stores, the other stores.
+The same transactions run against moto as shipped and against the local stack's server, and
+every item of the table is compared afterwards: what one stores, the other stores. The
+benchmarks' moto (bench/moto_site) installs the same patch.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,23 +19,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_stack.aws_emulator import AwsEmulator
+from local_stack.moto_transactions import MARKER
 
 MOTO_SITE = Path(__file__).resolve().parents[2] / "bench" / "moto_site"
-TABLE = "bench-moto-site"
-RECORDS = 600  # moto as shipped copies all of them once per transaction item
-
-
-def _start(patched: bool, log: Path) -> AwsEmulator:
-    saved = os.environ.get("PYTHONPATH")
-    if patched:
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(MOTO_SITE), saved]))
-    try:
-        return AwsEmulator(log_path=log).start()
-    finally:
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
+TABLE = "moto-transactions"
+RECORDS = 250  # moto as shipped copies all of them once per transaction item
 
 
 def _item(index: int) -> dict[str, Any]:
@@ -71,22 +62,18 @@ def _create_table(client: Any) -> None:
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
-    """(moto as shipped, the benchmark's moto), each holding the same table."""
+    """(moto as shipped, the local stack's moto), each holding the same table."""
     logs = tmp_path_factory.mktemp("moto")
-    shipped = _start(False, logs / "shipped.log")
-    try:
-        patched = _start(True, logs / "patched.log")
-        try:
-            assert "moto backs up only what a transaction writes" not in (logs / "shipped.log").read_text()
-            assert "moto backs up only what a transaction writes" in (logs / "patched.log").read_text()
-            clients = (shipped.client("dynamodb"), patched.client("dynamodb"))
-            for client in clients:
-                _create_table(client)
-            yield clients
-        finally:
-            patched.stop()
-    finally:
-        shipped.stop()
+    with (
+        AwsEmulator(log_path=logs / "shipped.log", moto_as_shipped=True) as shipped,
+        AwsEmulator(log_path=logs / "local.log") as local,
+    ):
+        assert MARKER not in (logs / "shipped.log").read_text()
+        assert MARKER in (logs / "local.log").read_text()
+        clients = (shipped.client("dynamodb"), local.client("dynamodb"))
+        for client in clients:
+            _create_table(client)
+        yield clients
 
 
 def _everything(client: Any) -> list[dict[str, Any]]:
@@ -169,3 +156,20 @@ def test_a_transaction_that_goes_through_is_applied_whole_on_either(both: tuple[
     assert remaining["GEN#00199"]["count"] == {"N": "2"}
     assert len(remaining) == RECORDS - 99
     assert _expiring(both[1]) == 101
+
+
+def test_the_benchmarks_moto_site_installs_the_same_patch_once() -> None:
+    probe = (
+        "import moto.dynamodb.models as models\n"
+        "from local_stack import moto_transactions\n"
+        "print(type(models.copy).__name__, moto_transactions.install())\n"
+    )
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(MOTO_SITE), os.environ.get("PYTHONPATH")])),
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert loaded.stdout.split() == ["_Backups", "False"]  # installed by sitecustomize; not again
+    assert loaded.stderr.count(MARKER) == 1

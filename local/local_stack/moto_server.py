@@ -1,0 +1,19 @@
+"""`python -m local_stack.moto_server`: moto's server (same arguments) with the local stack's
+patches to moto installed first (moto_transactions.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from moto.server import main as serve
+
+from local_stack import moto_transactions
+
+
+def main(argv: list[str]) -> None:
+    moto_transactions.install()
+    serve(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
