@@ -1,7 +1,9 @@
-"""Curate function: PATCH /generations/{id} changes what is kept of an image and for how long.
+"""Curate function: PATCH /generations/{id} labels an image (tags, star, note) and changes what
+is kept of it and for how long.
 
-Thin: the resolver validates the body, the retention changes service writes the object's tag and
-the record together, and the reply is the record as the API shows it.
+Thin: the resolver validates the body; the retention changes service writes the object's tag and
+the record together, the label changes service the record and its index items; the reply is the
+record as the API shows it.
 """
 
 from typing import Annotated, Any
@@ -24,7 +26,7 @@ register_error_handlers(app)
 
 @app.patch(
     "/generations/<generation_id>",
-    summary="Pin an image to a retention class, or set or clear its legal hold",
+    summary="Tag, star or annotate an image; pin it to a retention class; set or clear its legal hold",
     responses={
         200: {
             "description": "The record as changed",
@@ -42,13 +44,23 @@ def change_generation(
     change: GenerationChange,
 ) -> Response[GenerationView]:
     from ideogram_assets.retention.pinning import GenerationNotFound
-    from ideogram_assets.wiring import retention_changes  # loads on the first request
+    from ideogram_assets.wiring import label_changes, retention_changes  # loads on the first request
 
     settings = base_settings()
     try:
-        record = retention_changes().change(
-            generation_id, retention_class=change.retention_class, legal_hold=change.legal_hold
-        )
+        if change.changes_retention:
+            record = retention_changes().change(
+                generation_id, retention_class=change.retention_class, legal_hold=change.legal_hold
+            )
+        if change.changes_labels:
+            record = label_changes().change(
+                generation_id,
+                add_tags=frozenset(change.add_tags),
+                remove_tags=frozenset(change.remove_tags),
+                starred=change.starred,
+                note=change.note or None,
+                clear_note="note" in change.model_fields_set and not change.note,
+            )
     except GenerationNotFound as error:
         raise NotFound(str(error)) from None
     view = generation_view(record, s3_client(), settings.presigned_url_seconds)

@@ -15,6 +15,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 # Fail fast inside a Lambda's time budget rather than hang on a slow endpoint.
 CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
@@ -30,3 +31,8 @@ def s3_client() -> S3Client:
 @cache
 def dynamodb_client() -> DynamoDBClient:
     return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+@cache
+def secrets_client() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=CLIENT_CONFIG)

@@ -140,6 +140,18 @@ class GenerateSettings(Settings):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SearchSettings(Settings):
+    """What a function that searches records (and issues cursors) needs on top of the base."""
+
+    cursor_secret_arn: str  # the Secrets Manager secret whose value signs search cursors
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        return cls(**cls._base_fields(env), cursor_secret_arn=_required(env, "CURSOR_SECRET_ARN"))
+
+
 @cache
 def base_settings() -> Settings:
     """This execution environment's base settings, validated on first use."""
@@ -150,3 +162,9 @@ def base_settings() -> Settings:
 def generate_settings() -> GenerateSettings:
     """This execution environment's settings for generating and storing, validated on first use."""
     return GenerateSettings.from_env()
+
+
+@cache
+def search_settings() -> SearchSettings:
+    """This execution environment's settings for searching, validated on first use."""
+    return SearchSettings.from_env()

@@ -35,6 +35,7 @@ from ideogram_assets.ideogram import IdeogramError, IdeogramRequestError, Ideogr
 from ideogram_assets.observability import logger, metrics
 from ideogram_assets.records.errors import InvalidTransition
 from ideogram_assets.request_guards import RefusedBody, check_json_body
+from ideogram_assets.search.cursor import InvalidCursor
 
 # Replies every route can give whatever it does: the IAM authorizer refuses unsigned or badly
 # signed requests before the function runs, and any function can fail unexpectedly.
@@ -43,7 +44,8 @@ ALWAYS_POSSIBLE_STATUSES = (403, 500)
 # one that is not JSON.
 BODY_STATUSES = (413, 415)
 _DESCRIPTIONS = {
-    400: "The body cannot be read as one JSON document, or Ideogram refused the input",
+    400: "The body cannot be read as one JSON document, the query string is not valid (`errors` "
+    "names each parameter), or Ideogram refused the input",
     403: "The request is not signed with SigV4 for execute-api, or the signature does not match",
     404: "Not found",
     409: "A conflict with the resource's state: a request with the same Idempotency-Key is still "
@@ -79,6 +81,14 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
 
 class NotFound(Exception):
     """The resource a request names does not exist (404)."""
+
+
+class InvalidSearch(ValueError):
+    """A search whose filters cannot hold together (400), naming the field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def error_reply(
@@ -181,7 +191,18 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         if refused is not None:
             return _refused_reply(refused)
         errors = [{"field": _field(tuple(item["loc"])), "message": _message(item)} for item in error.errors()]
+        if all(tuple(item["loc"])[:1] == ("query",) for item in error.errors()):
+            # A query string that does not say what it means is a bad request, not a bad entity.
+            return error_reply(400, "the query string is not valid", errors=errors)
         return error_reply(422, "the request is not valid", errors=errors)
+
+    @app.exception_handler(InvalidCursor)
+    def invalid_cursor(error: InvalidCursor) -> Response[Any]:
+        return error_reply(400, str(error), errors=[{"field": "cursor", "message": str(error)}])
+
+    @app.exception_handler(InvalidSearch)
+    def invalid_search(error: InvalidSearch) -> Response[Any]:
+        return error_reply(400, str(error), errors=[{"field": error.field, "message": str(error)}])
 
     @app.exception_handler(InvalidIdempotencyKey)
     def invalid_key(error: InvalidIdempotencyKey) -> Response[Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from ideogram_assets.generation.spec import GenerationSpec
+from ideogram_assets.generation.spec import GenerationSpec, Tags
+from ideogram_assets.records.lifecycle import MAX_NOTE_CHARS
 from ideogram_assets.retention.policy import RetentionClass
 
 GENERATION_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -43,6 +45,8 @@ class GenerationView(ApiModel):
     seed: int | None = None
     color_palette: Any = None
     tags: list[str] = []
+    starred: bool = False
+    note: str | None = None
     is_safe: bool | None = None
     stored_uri: str | None = None
     size_bytes: int | None = None
@@ -70,16 +74,46 @@ class GenerationsResponse(ApiModel):
 
 
 class GenerationChange(BaseModel):
-    """PATCH /generations/{id}: pin an image to another retention class, set or clear a legal hold."""
+    """PATCH /generations/{id}: label an image (tags, star, note), pin it to another retention
+    class, or set or clear a legal hold. Fields left out are left as they are."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     retention_class: RetentionClass | None = None
-    # strict: "yes" or 1 is a caller mistake, not a hold.
+    # strict: "yes" or 1 is a caller mistake, not a hold or a star.
     legal_hold: Annotated[bool, Field(strict=True)] | None = None
+    add_tags: Annotated[Tags, Field(default_factory=list, description="Tags to add")]
+    remove_tags: Annotated[Tags, Field(default_factory=list, description="Tags to remove")]
+    starred: Annotated[bool, Field(strict=True)] | None = None
+    note: (
+        Annotated[str, Field(max_length=MAX_NOTE_CHARS, description='A short note; "" clears it')] | None
+    ) = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
-        if self.retention_class is None and self.legal_hold is None:
-            raise ValueError("name what to change: retention_class and/or legal_hold")
+        if not self.model_fields_set - {"add_tags", "remove_tags"} and not (
+            self.add_tags or self.remove_tags
+        ):
+            raise ValueError(
+                "name what to change: add_tags, remove_tags, starred, note, retention_class and/or legal_hold"
+            )
+        both = set(self.add_tags) & set(self.remove_tags)
+        if both:
+            raise ValueError(f"a tag cannot be both added and removed: {sorted(both)}")
+        if self.note and any(
+            unicodedata.category(character) == "Cc" and character not in "\t\n" for character in self.note
+        ):
+            raise ValueError("note must not contain control characters (other than tab and newline)")
         return self
+
+    @property
+    def changes_labels(self) -> bool:
+        return (
+            bool(self.add_tags or self.remove_tags)
+            or self.starred is not None
+            or "note" in self.model_fields_set
+        )
+
+    @property
+    def changes_retention(self) -> bool:
+        return self.retention_class is not None or self.legal_hold is not None

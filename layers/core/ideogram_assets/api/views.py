@@ -46,6 +46,8 @@ def generation_view(record: GenerationRecord, s3: S3Client, link_seconds: int) -
         seed=_optional_int(record.seed),
         color_palette=record.color_palette,
         tags=sorted(record.tags or ()),
+        starred=bool(record.starred),
+        note=record.note,
         is_safe=record.is_safe,
         stored_uri=f"s3://{record.bucket}/{record.key}" if stored else None,
         size_bytes=_optional_int(record.size_bytes),
