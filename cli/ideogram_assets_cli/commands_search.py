@@ -39,7 +39,7 @@ from ideogram_assets_cli.filters import (
 )
 from ideogram_assets_cli.output import Output
 from ideogram_assets_cli.paging import MAX_PAGE, SEARCH_PATH, search_pages
-from ideogram_assets_cli.render_search import download_text, search_view
+from ideogram_assets_cli.render_search import download_text, next_page_text, search_view
 
 if TYPE_CHECKING:
     from ideogram_assets_cli.api_client import ApiClient, ApiReply
@@ -135,7 +135,9 @@ def search(
 
         def show(body: Any) -> None:
             items = body.get("items") if isinstance(body.get("items"), list) else []
-            output.show(search_view(items, body.get("nextCursor"), output.out.width))
+            output.show(search_view(items, output.out.width))
+            if isinstance(body.get("nextCursor"), str):
+                output.out.print(next_page_text(body["nextCursor"]), soft_wrap=True, highlight=False)
 
         return _finish(output, reply, show)
 
@@ -159,7 +161,7 @@ def _search_all(
     if output.as_json:
         output.json({"items": items, "nextCursor": None})
     else:
-        output.show(search_view(items, None, output.out.width))
+        output.show(search_view(items, output.out.width))
     return ExitCode.OK
 
 

@@ -113,16 +113,17 @@ def search_lines(items: Iterable[Mapping[str, Any]]) -> RenderableType:
     return Group(*lines)
 
 
-def search_view(items: Sequence[Mapping[str, Any]], next_cursor: str | None, width: int) -> RenderableType:
-    """One page: the table, then how to ask for the next page (when there is one)."""
+def search_view(items: Sequence[Mapping[str, Any]], width: int) -> RenderableType:
+    """One page (or every page, with --all): the records and how many there are."""
     if not items:
         return Text("no generation matches", style="dim")
-    count = Text(f"{len(items)} generation{'s' if len(items) != 1 else ''}", style="dim")
     listing = search_table(items, width) or search_lines(items)
-    parts: list[RenderableType] = [listing, count]
-    if next_cursor:
-        parts.append(Text.from_markup(f"next page: [bold]--cursor {escape(next_cursor)}[/]"))
-    return Group(*parts)
+    return Group(listing, Text(f"{len(items)} generation{'s' if len(items) != 1 else ''}", style="dim"))
+
+
+def next_page_text(cursor: str) -> Text:
+    """How to ask for the next page; printed unwrapped, so the cursor is copied whole."""
+    return Text.assemble("next page: ", (f"--cursor {cursor}", "bold"))
 
 
 def curation_panel(record: Mapping[str, Any]) -> RenderableType:
