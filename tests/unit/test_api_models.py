@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ideogram_assets.api.errors import ErrorResponse
 from ideogram_assets.api.generations import GenerationRequest, GenerationsResponse, GenerationView
-from ideogram_assets.generation.spec import MAX_PROMPT_CHARS, MAX_TAG_CHARS, MAX_TAGS, GenerationSpec
+from ideogram_assets.generation.spec import MAX_PROMPT_CHARS, MAX_TAG_CHARS, GenerationSpec
 from ideogram_assets.ideogram import (
     ColorPaletteMember,
     ColorPalettePreset,
@@ -23,6 +23,7 @@ from ideogram_assets.ideogram import (
 )
 from ideogram_assets.ideogram.operations.generate import generate_params
 from ideogram_assets.ideogram.spec_values import MAX_IMAGES, MAX_SEED
+from ideogram_assets.records.index_items import MAX_TAGS
 
 
 def request(**fields: Any) -> GenerationRequest:
