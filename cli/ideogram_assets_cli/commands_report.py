@@ -185,6 +185,8 @@ def export(
             output.json(view)
         else:
             output.show(export_panel(view, saved))
+            if saved is None and isinstance(view.get("url"), str):
+                output.out.print(view["url"], soft_wrap=True, highlight=False, markup=False)
         return ExitCode.OK
 
     _run(output, action)

@@ -40,7 +40,7 @@ def bytes_progress(err: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
+        DownloadColumn(binary_units=True),
         TransferSpeedColumn(),
         console=err,
         transient=True,

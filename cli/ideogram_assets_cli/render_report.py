@@ -26,6 +26,9 @@ _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 _FULL = "█"
 TAGS_SHOWN = 15  # the tags with the most images; --json has every one
 MONTHS_CHARTED = 36
+LONGEST_BAR = 60  # cells: longer bars read no better
+LABEL_WIDTH = 32  # a longer model, style or tag is cut (--json has it whole)
+NUMBER_WIDTH = 9
 
 # (reply member, title, how its rows are ordered)
 SECTIONS: tuple[tuple[str, str, str], ...] = (
@@ -91,7 +94,7 @@ def month_chart(rows: Sequence[Mapping[str, Any]], width: int) -> RenderableType
         return Text("no images stored yet", style="dim")
     largest = max(images for _, images in months)
     digits = len(f"{largest:,}")
-    bar_width = max(10, width - 7 - digits - 4)  # month, count and the spaces between
+    bar_width = max(10, min(LONGEST_BAR, width - 7 - digits - 4))  # month, count and the spaces between
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True, style="bold")
     grid.add_column(no_wrap=True, style="magenta")
@@ -121,16 +124,18 @@ def _ordered(rows: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: str(row.get("value")))
 
 
-def rows_table(title: str, rows: list[dict[str, Any]], *, totals: Mapping[str, Any] | None = None) -> Table:
+def rows_table(
+    title: str,
+    rows: list[dict[str, Any]],
+    *,
+    totals: Mapping[str, Any] | None = None,
+    label_width: int = 0,
+) -> Table:
+    """One dimension's rows; the same `label_width` and number widths in every table line them up."""
     table = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, show_edge=False)
-    table.add_column("", no_wrap=True)
-    table.add_column("records", justify="right")
-    table.add_column("images", justify="right")
-    table.add_column("size", justify="right", no_wrap=True)
-    table.add_column("generated", justify="right")
-    table.add_column("unsafe", justify="right")
-    table.add_column("unsafe rate", justify="right")
-    table.add_column("cost (USD)", justify="right")
+    table.add_column("", no_wrap=True, min_width=label_width, overflow="ellipsis", max_width=LABEL_WIDTH)
+    for name in ("records", "images", "size", "generated", "unsafe", "unsafe rate", "cost (USD)"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=max(len(name), NUMBER_WIDTH))
     for row in [*rows, *([totals] if totals else [])]:
         value = str(row.get("value") or "-") if row is not totals else "total"
         table.add_row(
@@ -149,28 +154,30 @@ def rows_table(title: str, rows: list[dict[str, Any]], *, totals: Mapping[str, A
 
 def report_view(report: Mapping[str, Any], width: int) -> RenderableType:
     totals = report.get("totals") if isinstance(report.get("totals"), dict) else None
+    sections = [(member, title, _ordered(_rows(report, member), order)) for member, title, order in SECTIONS]
+    labels = [str(row.get("value") or "-") for _, _, rows in sections for row in rows]
+    label_width = min(LABEL_WIDTH, max([len("total"), *(len(label) for label in labels)]))
     parts: list[RenderableType] = [
         Text.from_markup(f"[bold]storage report[/] [dim]at {escape(str(report.get('generatedAt', '?')))}[/]")
     ]
     if totals is not None:
-        parts.append(rows_table("totals", [], totals=totals))
-    for member, title, order in SECTIONS:
-        rows = _ordered(_rows(report, member), order)
+        parts.append(rows_table("totals", [], totals=totals, label_width=label_width))
+    for member, title, rows in sections:
         if not rows:
             continue
         shown = rows[:TAGS_SHOWN] if member == "byTag" else rows
-        parts.append(rows_table(title, shown))
+        parts.append(rows_table(title, shown, label_width=label_width))
         if len(shown) < len(rows):
-            parts.append(
-                Text(f"… and {len(rows) - len(shown)} more tags (--json lists them all)", style="dim")
-            )
+            more = len(rows) - len(shown)
+            parts.append(Text(f"… and {more} more tags (--json lists them all)", style="dim"))
     parts.append(Text("images per month", style="bold"))
     parts.append(month_chart(_rows(report, "byMonth"), width))
     return Group(*parts)
 
 
 def export_panel(view: Mapping[str, Any], saved: Path | None) -> RenderableType:
-    """A finished export: how much it holds, and where it is (the file saved, or its link)."""
+    """A finished export: how much it holds, and where it was saved (its link is printed apart,
+    unwrapped, so that it can be copied)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
@@ -180,9 +187,6 @@ def export_panel(view: Mapping[str, Any], saved: Path | None) -> RenderableType:
     grid.add_row("size", human_bytes(_count(view.get("bytes"))))
     if saved is not None:
         grid.add_row("saved to", Text(str(saved), overflow="fold"))
-    elif isinstance(view.get("url"), str):
-        expires = view.get("urlExpiresIn")
-        grid.add_row("link", Text(str(view["url"]), style=f"link {view['url']}", overflow="fold"))
-        if isinstance(expires, int):
-            grid.add_row("link expires in", f"{expires} s")
+    elif isinstance(view.get("urlExpiresIn"), int):
+        grid.add_row("link", f"below, valid for {view['urlExpiresIn']} s")
     return Panel(grid, title=f"export {escape(str(view.get('id', '')))}", title_align="left", expand=False)

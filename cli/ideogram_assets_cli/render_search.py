@@ -159,6 +159,10 @@ def pull_view(summary: PullSummary) -> RenderableType:
     grid.add_row("fetched", str(counts["downloaded"]), human_bytes(summary.bytes_downloaded))
     grid.add_row("already present", str(counts["present"]), "SHA-256 checked, not fetched again")
     failed = len(summary.failures)
-    grid.add_row(Text("failed", style="red" if failed else ""), str(failed), "not in the mirror; pull again")
+    grid.add_row(
+        Text("failed", style="red" if failed else ""),
+        str(failed),
+        "left out (why: above); pull again to retry them" if failed else "",
+    )
     title = "pull" if summary.complete else "pull (stopped before the last page)"
     return Panel(grid, title=title, title_align="left", expand=False)

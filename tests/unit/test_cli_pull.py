@@ -209,3 +209,14 @@ def test_records_of_an_earlier_pull_stay_in_the_manifest(tmp_path: Path) -> None
     Mirror(tmp_path, FakeStorage()).run([[_record(1, day=1)]])
     Mirror(tmp_path, FakeStorage()).run([[_record(2, day=2)]])  # another filter, or record 1 expired
     assert [record["id"] for record in _manifest(tmp_path)] == [f"{2:032x}", f"{1:032x}"]
+
+
+def test_ctrl_c_between_pages_still_leaves_the_manifest_of_what_was_done(tmp_path: Path) -> None:
+    def pages() -> Any:
+        yield [_record(2, day=2), _record(1, status="UNSAFE", day=1)]
+        raise KeyboardInterrupt  # in the main thread, as a terminal delivers it
+
+    with pytest.raises(KeyboardInterrupt):
+        Mirror(tmp_path, FakeStorage(), checkpoint_seconds=3600).run(pages())
+    assert [record["id"] for record in _manifest(tmp_path)] == [f"{2:032x}", f"{1:032x}"]
+    assert image_path(tmp_path, _record(2, day=2)).is_file()

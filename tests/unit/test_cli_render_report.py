@@ -114,6 +114,21 @@ def test_the_report_has_a_table_per_dimension_and_the_chart() -> None:
     assert "0.96" in text  # cost in USD
 
 
+def test_every_table_of_the_report_lines_up() -> None:
+    report = {
+        "generatedAt": "now",
+        "totals": _row("", 1200),
+        "byModel": [_row("V_3", 1200)],
+        "byTag": [_row("a-rather-long-campaign-tag", 3)],
+        "byMonth": [_row("2025-03", 1200)],
+    }
+    lines = _text(report_view(report, 120)).splitlines()
+    headers = [line for line in lines if "records" in line and "cost (USD)" in line]
+    assert len(headers) == 4
+    assert len({line.index("records") for line in headers}) == 1
+    assert len({line.index("cost (USD)") for line in headers}) == 1
+
+
 def test_a_report_with_nothing_yet_still_reads() -> None:
     text = _text(report_view({"generatedAt": "now", "totals": _row("", 0), "byMonth": []}, 80), width=80)
     assert "no images stored yet" in text
