@@ -123,7 +123,12 @@ def test_pinned_and_held_images_are_never_swept_and_no_lifecycle_rule_matches_th
     # The bucket's lifecycle rules (made from template.yaml) expire current objects only by the
     # short and standard tags: nothing expires an object tagged permanent or legal-hold.
     rules = world.s3.get_bucket_lifecycle_configuration(Bucket=world.bucket)["Rules"]
-    expiring = [rule for rule in rules if {"Days", "Date"} & set(rule.get("Expiration", {}))]
+    expiring = [
+        rule
+        for rule in rules
+        if {"Days", "Date"} & set(rule.get("Expiration", {}))
+        and "images/".startswith(rule["Filter"].get("Prefix", ""))  # not the exports' own rule
+    ]
     assert sorted((rule["Filter"]["Tag"]["Key"], rule["Filter"]["Tag"]["Value"]) for rule in expiring) == [
         ("retention-class", "short"),
         ("retention-class", "standard"),

@@ -57,8 +57,8 @@ class Transition:
     after: Status
     changes: Mapping[str, Any]  # attribute name → new value; None removes the attribute
     # A change computed from the record as read (its tags, say) holds only if nothing changed
-    # it since: the write is conditional on the record's updatedAt being this.
-    unchanged_since: str | None = None
+    # it since: the write is conditional on the record's revision being this (0: none yet).
+    expected_revision: int | None = None
 
     def then(self, later: Transition) -> Transition:
         """This change followed by `later`, as one write (for a change that could not be saved)."""
@@ -68,7 +68,7 @@ class Transition:
             self.before,
             later.after,
             MappingProxyType({**self.changes, **later.changes}),
-            self.unchanged_since,
+            self.expected_revision,
         )
 
 
@@ -121,6 +121,10 @@ def pending(
     )
 
 
+def _revision(record: GenerationRecord) -> int:
+    return int(record.revision or 0)
+
+
 def _transition(record: GenerationRecord, after: Status, now: datetime, **changes: Any) -> Transition:
     before = Status(record.status)
     if after not in _ALLOWED[before]:
@@ -129,6 +133,7 @@ def _transition(record: GenerationRecord, after: Status, now: datetime, **change
         "status": after.value,
         "open_status": after.value if after in OPEN_STATUSES else None,
         "updated_at": iso(now),
+        "revision": _revision(record) + 1,
     }
     if after in INDEXED_STATUSES and before not in INDEXED_STATUSES:
         # Search finds it from now on: the words of its prompts, as Ideogram answered them.
@@ -266,7 +271,9 @@ def retention_changed(
     changes: dict[str, Any] = {"retention_class": new_class, "legal_hold": hold or None}
     if record.status == Status.STORED:
         changes.update(_expiry_changes(record, policy, new_class, hold, now))
-    return _transition(record, Status(record.status), now, **changes)
+    transition = _transition(record, Status(record.status), now, **changes)
+    # Its index items are rewritten (their ttl) from the tags as read: only if they still hold.
+    return Transition(transition.before, transition.after, transition.changes, _revision(record))
 
 
 def labels_changed(
@@ -291,8 +298,10 @@ def labels_changed(
         changes["note"] = None
     elif note is not None:
         changes["note"] = note[:MAX_NOTE_CHARS]
-    transition = _transition(record, Status(record.status), now, **changes)
-    return Transition(transition.before, transition.after, transition.changes, record.updated_at)
+    # Any record can be labelled, whatever its status (an unsafe or lost one too): it stays as is.
+    status = Status(record.status)
+    changes.update(updated_at=iso(now), revision=_revision(record) + 1)
+    return Transition(status, status, MappingProxyType(changes), _revision(record))
 
 
 def apply(record: GenerationRecord, transition: Transition) -> None:

@@ -187,6 +187,7 @@ class GenerationRecord(Model):
     failure_message = UnicodeAttribute(null=True, attr_name="failureMessage")
     created_at = UnicodeAttribute(attr_name="createdAt")
     updated_at = UnicodeAttribute(attr_name="updatedAt")
+    revision = NumberAttribute(null=True)  # counts the record's changes (records.lifecycle)
     # Index keys derived from the fields above: see docs/data-model.md.
     time_bucket = UnicodeAttribute(attr_name="timeBucket")
     open_status = UnicodeAttribute(null=True, attr_name="openStatus")

@@ -20,7 +20,15 @@ from pynamodb.transactions import TransactWrite
 
 from ideogram_assets.observability import logger, metrics
 from ideogram_assets.records import lifecycle
-from ideogram_assets.records.counters import COUNTER_PARTITION, FIELDS, CounterDeltas, RecordState, shard_key
+from ideogram_assets.records.counters import (
+    COUNTER_PARTITION,
+    FIELDS,
+    CounterDeltas,
+    Fields,
+    RecordState,
+    recount,
+    shard_key,
+)
 from ideogram_assets.records.index_items import IndexItem, IndexKeys, items_for, keys_of
 from ideogram_assets.records.lifecycle import Transition
 from ideogram_assets.records.model import RECORD_SORT_KEY, GenerationRecord, bind_table, record_key
@@ -44,12 +52,15 @@ def _actions(transition: Transition) -> list[Action]:
 
 def _condition(transition: Transition) -> Any:
     condition = GenerationRecord.status == transition.before.value
-    if transition.unchanged_since is not None:
-        condition &= GenerationRecord.updated_at == transition.unchanged_since
+    expected = transition.expected_revision
+    if expected is not None:
+        unchanged = GenerationRecord.revision == expected
+        condition &= (GenerationRecord.revision.does_not_exist() | unchanged) if expected == 0 else unchanged
     return condition
 
 
-def _state(record: GenerationRecord) -> RecordState:
+def counted_state(record: GenerationRecord) -> RecordState:
+    """What of a record the counters count."""
     created = str(record.created_at or "")
     return RecordState(
         status=str(record.status),
@@ -158,7 +169,7 @@ class RecordStore:
                 transaction.save(record, condition=GenerationRecord.pk.does_not_exist())
                 self._write_index(transaction, _index_changes(None, record))
         for record in records:
-            self.counters.change(None, _state(record))
+            self.counters.change(None, counted_state(record))
 
     def commit(
         self,
@@ -190,12 +201,12 @@ class RecordStore:
                 self._write_index(transaction, index)
         for (record, transition), after, now in zip(changes, afters, together, strict=True):
             if now:
-                self.counters.change(_state(record), _state(after))
+                self.counters.change(counted_state(record), counted_state(after))
                 lifecycle.apply(record, transition)
         for record in added:
-            self.counters.change(None, _state(record))
+            self.counters.change(None, counted_state(record))
         for record in removed:
-            self.counters.change(_state(record), None)
+            self.counters.change(counted_state(record), None)
         for (record, transition), now in zip(changes, together, strict=True):
             if not now:
                 self.update(record, transition)
@@ -203,7 +214,7 @@ class RecordStore:
     def update(self, record: GenerationRecord, transition: Transition) -> None:
         """One record's transition (with the index items it adds, moves or removes), if the table
         still has the record as the transition expects."""
-        before, after = _state(record), _after(record, transition)
+        before, after = counted_state(record), _after(record, transition)
         index = _index_changes(record, after)
         if index:
             with TransactWrite(connection=self._connection) as transaction:
@@ -212,7 +223,7 @@ class RecordStore:
         else:
             # PynamoDB's update() also refreshes the object from the item it wrote.
             record.update(_actions(transition), condition=_condition(transition))
-        self.counters.change(before, _state(after))
+        self.counters.change(before, counted_state(after))
         lifecycle.apply(record, transition)
 
     def create_in_state(self, record: GenerationRecord, transition: Transition) -> None:
@@ -221,7 +232,7 @@ class RecordStore:
         with TransactWrite(connection=self._connection) as transaction:
             transaction.save(written, condition=GenerationRecord.pk.does_not_exist())
             self._write_index(transaction, _index_changes(None, written))
-        self.counters.change(None, _state(written))
+        self.counters.change(None, counted_state(written))
         lifecycle.apply(record, transition)
 
     def delete(self, records: Sequence[GenerationRecord]) -> None:
@@ -230,7 +241,7 @@ class RecordStore:
                 transaction.delete(record)
                 self._write_index(transaction, _index_changes(record, None))
         for record in records:
-            self.counters.change(_state(record), None)
+            self.counters.change(counted_state(record), None)
 
     def delete_expired(
         self, records: Sequence[GenerationRecord], day: str
@@ -257,7 +268,7 @@ class RecordStore:
                     elif outcome == "failed":
                         failed.append(record)
         for record in deleted:
-            self.counters.change(_state(record), None)
+            self.counters.change(counted_state(record), None)
         self._delete_index_items(deleted)
         return deleted, failed
 
@@ -340,6 +351,22 @@ class RecordStore:
                 counted.update({field: int(item[field]["N"]) for field in FIELDS if field in item})
                 items.append(counted)
         return items
+
+    def recount(self) -> dict[str, dict[str, Fields]]:
+        """What the counters should say, from a full read of the records (an explicit Scan, for
+        checks and repairs only: it costs the whole table)."""
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table_name,
+            FilterExpression="SK = :record",
+            ExpressionAttributeValues={":record": {"S": RECORD_SORT_KEY}},
+        )
+        states = (
+            counted_state(GenerationRecord.from_raw_data(item))
+            for page in pages
+            for item in page.get("Items", [])
+        )
+        return recount(states)
 
     def checkpoint(self, task: str) -> dict[str, str]:
         item = self._client.get_item(
