@@ -83,14 +83,6 @@ class NotFound(Exception):
     """The resource a request names does not exist (404)."""
 
 
-class InvalidSearch(ValueError):
-    """A search whose filters cannot hold together (400), naming the field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def error_reply(
     status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response[Any]:
@@ -199,10 +191,6 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(InvalidCursor)
     def invalid_cursor(error: InvalidCursor) -> Response[Any]:
         return error_reply(400, str(error), errors=[{"field": "cursor", "message": str(error)}])
-
-    @app.exception_handler(InvalidSearch)
-    def invalid_search(error: InvalidSearch) -> Response[Any]:
-        return error_reply(400, str(error), errors=[{"field": error.field, "message": str(error)}])
 
     @app.exception_handler(InvalidIdempotencyKey)
     def invalid_key(error: InvalidIdempotencyKey) -> Response[Any]:
