@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -13,8 +13,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ideogram_assets_cli.pull import PullSummary
 from ideogram_assets_cli.render import human_bytes, size_text, status_text
+
+if TYPE_CHECKING:
+    from ideogram_assets_cli.pull import PullSummary  # its module loads requests: only `pull` needs it
 
 PROMPT_CHARS = 60  # a prompt is cut here in the table (with …); `show ID` has all of it
 

@@ -3,6 +3,9 @@ and the exit codes in --help, and the top-level help lists them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -39,3 +42,13 @@ def test_search_export_and_pull_take_the_same_filters(command: str) -> None:
     for option in FILTERS:
         assert option in text, (command, option)
     assert "--not-starred" in text
+
+
+def test_help_loads_no_http_or_aws_library() -> None:
+    # --help stays quick: requests, botocore and PynamoDB load only when a command calls the API.
+    script = (
+        "import sys, ideogram_assets_cli.app\n"
+        "heavy = {'requests', 'botocore', 'boto3', 'pynamodb'} & {m.split('.')[0] for m in sys.modules}\n"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
