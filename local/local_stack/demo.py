@@ -1,7 +1,8 @@
 """`make demo`: starts the local stack, shows it at work, stops it.
 
 Shows the main job, generate-and-persist over the API, on top of what the local stack provides:
-resources created from template.yaml, the API's IAM authentication, and the Ideogram emulator.
+resources created from template.yaml, the API's IAM authentication, and the Ideogram emulator;
+then finding the images again (demo_find.py) and keeping them (retention).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from local_stack.client import SigV4Auth
+from local_stack.demo_find import DemoStepFailed, show_find
 from local_stack.ideogram import EmulatorSettings
 from local_stack.stack import STATE_DIR, LocalStack, StackOptions
 
@@ -56,6 +58,9 @@ def _show_api(stack: LocalStack) -> None:
     print(f"  GET /health, signed   -> {signed.status_code} {signed.json()['status']}")
     unsigned = requests.get(f"{stack.api_url}/health", timeout=30)
     print(f"  GET /health, unsigned -> {unsigned.status_code} {unsigned.text}")
+    docs = requests.get(stack.docs_url, timeout=30)
+    print(f"  GET /docs, unsigned   -> {docs.status_code} {docs.headers.get('content-type', '')}")
+    print(f"    Swagger UI over the generated OpenAPI document (local only): {stack.docs_url}")
 
 
 def _print_generations(reply: requests.Response) -> list[dict[str, Any]]:
@@ -198,8 +203,14 @@ def _show_emulator(stack: LocalStack) -> None:
     print(f"  with a scripted fault (fail_next 429) -> {limited.status_code} {json.dumps(limited.json())}")
 
 
+def _show_find(stack: LocalStack) -> None:
+    _section("6. Find it again: search, tags and stars, the storage report, export, a local mirror")
+    with tempfile.TemporaryDirectory() as directory:
+        show_find(stack, Path(directory))
+
+
 def _show_retention(stack: LocalStack) -> None:
-    _section("6. Nothing paid is lost: a broken download, then the reconciler; pinning and retention")
+    _section("7. Nothing paid is lost: a broken download, then the reconciler; pinning and retention")
     import boto3  # only this step invokes a function directly
 
     auth = SigV4Auth(stack.caller, stack.options.region)
@@ -265,12 +276,17 @@ def run_demo() -> int:
         progress=lambda message: print(f"==> {message}", flush=True),
     )
     with LocalStack(options) as stack:
-        _show_resources(stack)
-        _show_api(stack)
-        _show_generate(stack)
-        _show_emulator(stack)
-        _show_cli(stack)
-        _show_retention(stack)
+        try:
+            _show_resources(stack)
+            _show_api(stack)
+            _show_generate(stack)
+            _show_emulator(stack)
+            _show_cli(stack)
+            _show_find(stack)
+            _show_retention(stack)
+        except DemoStepFailed as failure:
+            print(f"\ndemo failed: {failure} (logs: {log_dir})", file=sys.stderr)
+            return 1
         print("\n==> stopping the local stack")
     print("Done. `make up` keeps the stack running; `make test` runs the test suite.")
     return 0
