@@ -19,6 +19,7 @@ from bench import (
     persist_walltime,
     retention_reconcile,
     retention_sweep,
+    search,
 )
 from bench.harness import (
     Benchmark,
@@ -46,6 +47,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         e2e_overhead.BENCHMARK,
         retention_sweep.BENCHMARK,
         retention_reconcile.BENCHMARK,
+        search.BENCHMARK,
     )
 }
 
@@ -76,7 +78,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"rewrite the results section of {RESULTS_DOCUMENT.relative_to(PROJECT_ROOT)}",
     )
+    parser.add_argument(
+        "--sizes",
+        help="table sizes of the search benchmark, comma-separated (default "
+        f"{','.join(map(str, search.DEFAULT_SIZES))})",
+    )
     args = parser.parse_args(argv)
+    if args.sizes:
+        try:
+            search.configure([int(size) for size in args.sizes.split(",")])
+        except ValueError:
+            parser.error("--sizes takes positive whole numbers separated by commas")
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")

@@ -397,9 +397,9 @@ def fast_scan(
     return results, scanned_count, last_evaluated_key
 
 
-@contextmanager
-def installed() -> Iterator[None]:
-    """moto's Table.query, Table.scan and DynamoHandler.call_action patched while inside."""
+def install() -> Callable[[], None]:
+    """Patches moto's Table.query, Table.scan and DynamoHandler.call_action in this process;
+    returns the function that puts moto's own back."""
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
@@ -431,15 +431,25 @@ def installed() -> Iterator[None]:
         finally:
             KEYS.writes.end()
 
-    Table.query, Table.scan = query, scan  # type: ignore[method-assign]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
+    def restore() -> None:
         Table.query, Table.scan = original_query, original_scan  # type: ignore[method-assign]
         DynamoHandler.call_action = original_call  # type: ignore[method-assign]
 
+    Table.query, Table.scan = query, scan  # type: ignore[method-assign]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    return restore
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """The patch, installed while inside (the tests compare both)."""
+    restore = install()
+    try:
+        yield
+    finally:
+        restore()
+
 
 if __name__ == "sitecustomize":
-    installed().__enter__()
+    install()
     print(MARKER, file=sys.stderr, flush=True)
