@@ -54,6 +54,18 @@ def _invoke_example(stack: LocalStack) -> list[str]:
     ]
 
 
+def _buses_and_queues(stack: LocalStack) -> str:
+    """The event buses and queues, for sending events and messages by hand."""
+    named = stack.buses_and_queues()
+    lines = [
+        f"  bus {logical_id}: {bus['name']} ({bus['arn']})" for logical_id, bus in named["buses"].items()
+    ]
+    lines += [f"  queue {logical_id}: {queue['url']}" for logical_id, queue in named["queues"].items()]
+    return "\n".join(
+        ["Event buses and queues (in the AWS emulator at " + stack.aws.endpoint_url + "):", *lines]
+    )
+
+
 def run_up(options: StackOptions) -> int:
     stopping = threading.Event()
 
@@ -62,12 +74,15 @@ def run_up(options: StackOptions) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    # The gateway's and the Lambda Invoke API's access logs, and one line per schedule firing.
+    # The gateway's and the Lambda Invoke API's access logs, one line per schedule firing and one
+    # per invocation by a queue or stream.
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with LocalStack(options) as stack:
         path = stack.write_endpoints()
         print(f"\nThe local stack is ready; endpoints and local credentials are in {path}")
         print(f"API docs (Swagger UI, served unsigned by the local gateway only): {stack.docs_url}\n")
+        if stack.buses_and_queues()["buses"] or stack.buses_and_queues()["queues"]:
+            print(_buses_and_queues(stack) + "\n")
         print(_curl_examples(stack))
         print("\nPress Ctrl-C to stop.", flush=True)
         stopping.wait()
@@ -105,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument("--no-schedules", action="store_true", help="do not fire the template's schedules")
     up.add_argument(
+        "--no-event-sources",
+        action="store_true",
+        help="do not poll the template's queues and streams for their functions (SQS, DynamoDB events)",
+    )
+    up.add_argument(
         "--parameter-overrides",
         nargs="+",
         default=[],
@@ -122,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             ideogram_port=arguments.ideogram_port,
             lambda_port=arguments.lambda_port,
             schedules=not arguments.no_schedules,
+            event_sources=not arguments.no_event_sources,
             schedule_interval_seconds=arguments.schedule_interval,
             parameter_overrides=_pairs(parser, arguments.parameter_overrides),
             progress=_progress,

@@ -20,6 +20,7 @@ from typing import IO, Any, Self
 
 import boto3
 import requests
+from botocore.config import Config
 
 from local_stack.processes import free_port, wait_until
 from local_stack.tls import Certificate, create_certificate
@@ -36,7 +37,11 @@ LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
 
 def local_client(
-    service: str, endpoint_url: str, ca_bundle: str, region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]
+    service: str,
+    endpoint_url: str,
+    ca_bundle: str,
+    region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"],
+    max_pool_connections: int = 10,
 ) -> Any:
     """A boto3 client for the emulator, with explicit fake credentials: never a real profile."""
     return boto3.client(  # type: ignore[call-overload]  # the service is chosen at run time
@@ -46,6 +51,7 @@ def local_client(
         verify=ca_bundle,
         aws_access_key_id=LOCAL_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=LOCAL_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"],
+        config=Config(max_pool_connections=max_pool_connections),
     )
 
 
@@ -117,8 +123,10 @@ class AwsEmulator:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
             self._tls_dir = None
 
-    def client(self, service: str, region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"]) -> Any:
-        return local_client(service, self.endpoint_url, self.ca_bundle, region)
+    def client(
+        self, service: str, region: str = LOCAL_AWS_ENVIRONMENT["AWS_REGION"], max_pool_connections: int = 10
+    ) -> Any:
+        return local_client(service, self.endpoint_url, self.ca_bundle, region, max_pool_connections)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -10,7 +10,9 @@ from typing import Any
 from local_stack.template import PROJECT_ROOT, Resolver, TemplateError, resources_of_type
 from local_stack.triggers import Trigger, read_triggers
 from local_stack.triggers.http import HttpRoute
+from local_stack.triggers.queue import QueueSource
 from local_stack.triggers.schedule import Schedule
+from local_stack.triggers.stream import StreamSource
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,14 @@ class FunctionSpec:
     @property
     def schedules(self) -> tuple[Schedule, ...]:
         return tuple(trigger for trigger in self.triggers if isinstance(trigger, Schedule))
+
+    @property
+    def queue_sources(self) -> tuple[QueueSource, ...]:
+        return tuple(trigger for trigger in self.triggers if isinstance(trigger, QueueSource))
+
+    @property
+    def stream_sources(self) -> tuple[StreamSource, ...]:
+        return tuple(trigger for trigger in self.triggers if isinstance(trigger, StreamSource))
 
 
 def _merged(globals_: Mapping[str, Any], properties: Mapping[str, Any], key: str, default: Any) -> Any:

@@ -1,5 +1,5 @@
 """`python -m local_stack.moto_server`: moto's server (same arguments) with the local stack's
-patches to moto installed first (moto_transactions.py)."""
+patches to moto installed first (moto_transactions.py, moto_events.py, moto_streams.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import sys
 
 from moto.server import main as serve
 
-from local_stack import moto_transactions
+from local_stack import moto_events, moto_streams, moto_transactions
 
 
 def main(argv: list[str]) -> None:
     moto_transactions.install()
+    moto_events.install()
+    moto_streams.install()
     serve(argv)
 
 

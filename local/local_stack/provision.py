@@ -1,5 +1,5 @@
-"""Creates the template's AWS resources (bucket, table, queues, buses, alarms, secrets) in the AWS
-emulator.
+"""Creates the template's AWS resources (bucket, table, queues and their policies, buses and their
+rules, alarms, secrets) in the AWS emulator.
 
 Each resource is created from its own definition in template.yaml: CloudFormation properties
 are translated one to one into the API calls CloudFormation itself would make. A property the
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_stack.aws_emulator import AwsEmulator
+from local_stack.event_filters import RULE_OPERATORS, PatternError, parse_pattern
 from local_stack.gateway import GatewayConfig
 from local_stack.template import SUB_VARIABLE, Resolver, TemplateError
 
@@ -300,6 +301,80 @@ def create_event_bus(ctx: ProvisionContext, logical_id: str, properties: Mapping
     ctx.resolver.attributes[(logical_id, "Name")] = properties["Name"]
 
 
+def create_queue_policy(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    """Sets each queue's Policy attribute, as CloudFormation does (the AWS emulator stores it; it
+    does not evaluate it)."""
+    _check_known(logical_id, properties, {"Queues", "PolicyDocument"})
+    policy = json.dumps(properties["PolicyDocument"])
+    sqs = ctx.client("sqs")
+    for queue_url in properties["Queues"]:
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
+    ctx.resolver.physical_ids[logical_id] = _physical_name(ctx.resolver.stack_name, logical_id)
+
+
+_RULE_PROPERTIES = {"Name", "Description", "EventBusName", "EventPattern", "State", "Targets"}
+_RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+# What a target may say locally: the emulator delivers the whole event to an SQS queue.
+_TARGET_PROPERTIES = {"Id", "Arn", "SqsParameters"}
+
+
+def _rule_target(logical_id: str, target: Mapping[str, Any]) -> dict[str, Any]:
+    where = f"{logical_id} target {target.get('Id', '?')}"
+    _check_known(where, target, _TARGET_PROPERTIES)
+    if not str(target.get("Arn", "")).startswith("arn:aws:sqs:"):
+        raise ProvisioningError(
+            f"{where}: only SQS queues are delivered to locally, not {target.get('Arn')!r}"
+        )
+    converted: dict[str, Any] = {"Id": str(target["Id"]), "Arn": str(target["Arn"])}
+    if "SqsParameters" in target:
+        _check_known(f"{where} SqsParameters", target["SqsParameters"], {"MessageGroupId"})
+        converted["SqsParameters"] = dict(target["SqsParameters"])
+    return converted
+
+
+def create_rule(ctx: ProvisionContext, logical_id: str, properties: Mapping[str, Any]) -> None:
+    """An EventBridge rule with an event pattern and SQS targets; the AWS emulator delivers each
+    matching event to the targets (local_stack.moto_events makes that delivery EventBridge's)."""
+    if "ScheduleExpression" in properties:
+        raise ProvisioningError(
+            f"{logical_id}: a rule's ScheduleExpression does not fire locally"
+            " (a function's Schedule event does)"
+        )
+    _check_known(logical_id, properties, _RULE_PROPERTIES)
+    if "EventPattern" not in properties:
+        raise ProvisioningError(f"{logical_id}: a rule needs an EventPattern locally")
+    try:
+        # Checked first: the emulator would take an operator it does not know as a match.
+        pattern = parse_pattern(properties["EventPattern"], RULE_OPERATORS)
+    except PatternError as error:
+        raise ProvisioningError(f"{logical_id}: EventPattern: {error}") from None
+    state = str(properties.get("State", "ENABLED"))
+    if state not in _RULE_STATES:
+        raise ProvisioningError(f"{logical_id}: State must be one of {', '.join(_RULE_STATES)}, not {state}")
+    bus = str(properties.get("EventBusName", "default"))
+    # CloudFormation names an unnamed rule after its stack and logical id (and a random suffix).
+    name = str(properties.get("Name") or f"{ctx.resolver.stack_name}-{logical_id}"[:64])
+    request: dict[str, Any] = {
+        "Name": name,
+        "EventBusName": bus,
+        "EventPattern": pattern.text,
+        "State": state,
+    }
+    if "Description" in properties:
+        request["Description"] = str(properties["Description"])
+    events = ctx.client("events")
+    arn = events.put_rule(**request)["RuleArn"]
+    targets = [_rule_target(logical_id, target) for target in properties.get("Targets", [])]
+    if targets:
+        failed = events.put_targets(Rule=name, EventBusName=bus, Targets=targets).get("FailedEntries", [])
+        if failed:
+            raise ProvisioningError(f"{logical_id}: targets refused: {failed}")
+    # Ref: the rule's name on the default bus, "<bus name>|<rule name>" on any other.
+    bus_name = bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
+    ctx.resolver.physical_ids[logical_id] = name if bus_name == "default" else f"{bus_name}|{name}"
+    ctx.resolver.attributes[(logical_id, "Arn")] = arn
+
+
 # ---------------------------------------------------------------------------- CloudWatch
 
 _ALARM_PROPERTIES = {
@@ -477,6 +552,8 @@ CREATORS: dict[str, Creator] = {
     "AWS::DynamoDB::Table": create_table,
     "AWS::SQS::Queue": create_queue,
     "AWS::Events::EventBus": create_event_bus,
+    "AWS::Events::Rule": create_rule,
+    "AWS::SQS::QueuePolicy": create_queue_policy,
     "AWS::CloudWatch::Alarm": create_alarm,
     "AWS::SecretsManager::Secret": create_secret,
 }

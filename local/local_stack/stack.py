@@ -1,5 +1,5 @@
 """The embedded local stack: AWS emulator, Ideogram emulator (or a real Ideogram), gateway, the
-Lambda Invoke API and the template's schedules."""
+Lambda Invoke API, the template's schedules and its event source mappings (queues, streams)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ from urllib.parse import urlsplit
 
 from local_stack.api_docs import PAGE_ROUTE, ApiDocs
 from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
+from local_stack.event_source_mappings import (
+    EventSourceMappings,
+    PollingSettings,
+    QueueMapping,
+    StreamMapping,
+)
 from local_stack.fault_proxy import FaultProxy
 from local_stack.functions import load_functions
 from local_stack.gateway import Gateway, GatewayConfig
@@ -26,7 +32,14 @@ from local_stack.lambda_runtime import FunctionRuntime
 from local_stack.provision import provision
 from local_stack.scheduler import ScheduledFunction, Scheduler
 from local_stack.sigv4 import CallerCredentials
-from local_stack.template import PROJECT_ROOT, TEMPLATE_PATH, Resolver, TemplateError, load_template
+from local_stack.template import (
+    PROJECT_ROOT,
+    TEMPLATE_PATH,
+    Resolver,
+    TemplateError,
+    load_template,
+    resources_of_type,
+)
 from local_stack.triggers.http import HttpRoute
 
 STATE_DIR = PROJECT_ROOT / ".local"
@@ -92,6 +105,11 @@ class StackOptions:
     schedules: bool = False
     # Every schedule fires every this many seconds instead of at its own rate or cron times.
     schedule_interval_seconds: float | None = None
+    # Poll the template's SQS queues and DynamoDB streams for their functions (SQS and DynamoDB
+    # events), as Lambda's event source mappings do.
+    event_sources: bool = True
+    # How often the pollers look; None: SQS long polls of 1 s, streams read 4 times a second.
+    polling: PollingSettings | None = None
     progress: Callable[[str], None] = lambda message: None
 
 
@@ -112,6 +130,7 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.lambda_api: LambdaApi | None = None
         self.scheduler: Scheduler | None = None
+        self.event_sources: EventSourceMappings | None = None
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.resolver: Resolver | None = None
 
@@ -226,19 +245,51 @@ class LocalStack:
         self.lambda_api = lambda_api.start()
         routes: dict[HttpRoute, FunctionRuntime] = {}
         schedules: list[ScheduledFunction] = []
+        queues: list[QueueMapping] = []
+        streams: list[StreamMapping] = []
         for spec in load_functions(self.resolver, base_dir=self.options.template_path.parent):
             log_path = self.options.log_dir / "functions.log" if self.options.log_dir else None
-            runtime = FunctionRuntime(spec, self.function_environment(), self.options.concurrency, log_path)
+            # A queue's MaximumConcurrency is honoured even above the stack's own limit: it is
+            # what paces the function (the ingest keeps Ideogram's in-flight images under a cap).
+            concurrency = max(
+                [self.options.concurrency]
+                + [source.maximum_concurrency or 0 for source in spec.queue_sources if source.enabled]
+            )
+            runtime = FunctionRuntime(spec, self.function_environment(), concurrency, log_path)
             self.runtimes[spec.logical_id] = runtime
             routes.update(dict.fromkeys(spec.routes, runtime))
             schedules += [ScheduledFunction(schedule, runtime) for schedule in spec.schedules]
+            queues += [QueueMapping(source, runtime) for source in spec.queue_sources]
+            streams += [StreamMapping(source, runtime) for source in spec.stream_sources]
         config = GatewayConfig(runtimes=routes, callers=callers, region=self.options.region, docs=ApiDocs())
         self.gateway = Gateway(config, host=self.options.host, port=self.options.api_port).start()
         progress(f"API gateway listening on {self.gateway.url}, routes from template.yaml: {len(routes)}")
         progress(f"API documentation (Swagger UI, unsigned, local only) at {self.docs_url}")
         progress(f"Lambda Invoke API listening on {self.lambda_api.url}: {', '.join(sorted(self.runtimes))}")
         self._start_schedules(schedules)
+        self._start_event_sources(queues, streams)
         return self
+
+    def _start_event_sources(self, queues: list[QueueMapping], streams: list[StreamMapping]) -> None:
+        if not queues and not streams:
+            return
+        if not self.options.event_sources:
+            self.options.progress(
+                f"event sources off: {len(queues) + len(streams)} in the template are not polled"
+            )
+            return
+        settings = self.options.polling or PollingSettings(default_concurrency=self.options.concurrency)
+        self.event_sources = EventSourceMappings(
+            queues,
+            streams,
+            self.aws,
+            region=self.options.region,
+            account_id=LOCAL_ACCOUNT_ID,
+            settings=settings,
+        ).start()
+        self.options.progress(
+            f"event sources polled: {', '.join(self.event_sources.names) or 'none (all disabled)'}"
+        )
 
     def _start_schedules(self, schedules: list[ScheduledFunction]) -> None:
         if not schedules:
@@ -272,6 +323,7 @@ class LocalStack:
             "region": self.options.region,
             "stack_name": self.options.stack_name,
             "resources": dict(self.resolver.physical_ids) if self.resolver else {},
+            **self.buses_and_queues(),
             # The IAM auth in local form: sign requests with these (SigV4, execute-api or lambda).
             "credentials": {
                 "access_key_id": self.caller.access_key_id,
@@ -282,6 +334,30 @@ class LocalStack:
             # Only the emulator's throwaway key; a real Ideogram key is never written to disk.
             endpoints["ideogram_api_key"] = self.emulator.settings.api_key
         return endpoints
+
+    def buses_and_queues(self) -> dict[str, dict[str, dict[str, str]]]:
+        """The template's event buses (name, ARN) and queues (URL, ARN, name), by logical id."""
+        if self.resolver is None:
+            return {"buses": {}, "queues": {}}
+        resolver, template = self.resolver, self.resolver.template
+        buses = {
+            logical_id: {
+                "name": resolver.physical_ids[logical_id],
+                "arn": resolver.attributes[(logical_id, "Arn")],
+            }
+            for logical_id in resources_of_type(template, "AWS::Events::EventBus")
+            if logical_id in resolver.physical_ids
+        }
+        queues = {
+            logical_id: {
+                "url": resolver.physical_ids[logical_id],
+                "arn": resolver.attributes[(logical_id, "Arn")],
+                "name": resolver.attributes[(logical_id, "QueueName")],
+            }
+            for logical_id in resources_of_type(template, "AWS::SQS::Queue")
+            if logical_id in resolver.physical_ids
+        }
+        return {"buses": buses, "queues": queues}
 
     def write_endpoints(self, path: Path = ENDPOINTS_FILE) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -294,6 +370,9 @@ class LocalStack:
 
     def stop(self) -> None:
         # Triggers first, so nothing starts an invocation while the environments are closing.
+        if self.event_sources is not None:
+            self.event_sources.stop()
+            self.event_sources = None
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None

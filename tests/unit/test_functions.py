@@ -60,7 +60,7 @@ def test_an_event_type_the_local_stack_does_not_run_fails_at_load_naming_it() ->
     assert message.startswith(
         "ThumbnailFunction: event Uploaded has Type S3, which the local stack does not run"
     )
-    assert "(it runs HttpApi, Schedule, ScheduleV2)" in message
+    assert "(it runs DynamoDB, HttpApi, SQS, Schedule, ScheduleV2)" in message
 
 
 def test_an_event_without_a_type_fails_too() -> None:

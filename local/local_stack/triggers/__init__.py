@@ -5,10 +5,11 @@ into a trigger, plus one line in EVENT_TYPES naming the SAM event Type it runs:
 
 - http.py: `HttpApi` events become routes of the local gateway (gateway.py, apigw.py).
 - schedule.py: `Schedule` and `ScheduleV2` events fire the function on a timer (scheduler.py).
+- queue.py: `SQS` events, event source mappings polling a queue (queue_poller.py).
+- stream.py: `DynamoDB` events, event source mappings reading a table's stream (stream_poller.py).
 
-Queues (`SQS`, the event source mapping's poller) and buses (`EventBridgeRule`) are added here
-next, the same way. An event whose Type has no line in EVENT_TYPES stops the stack at start: the
-local stack never skips a trigger silently.
+An event whose Type has no line in EVENT_TYPES stops the stack at start: the local stack never
+skips a trigger silently.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 
 from local_stack.template import Resolver, TemplateError
 from local_stack.triggers.http import HttpRoute, route_from_event
+from local_stack.triggers.queue import QueueSource, queue_source_from_event
 from local_stack.triggers.schedule import Schedule, schedule_from_event, schedule_v2_from_event
+from local_stack.triggers.stream import StreamSource, stream_source_from_event
 
 # One member per kind of trigger: HttpRoute | Schedule | <the next kind> | ...
-type Trigger = HttpRoute | Schedule
+type Trigger = HttpRoute | Schedule | QueueSource | StreamSource
 
 # Reads one event's Properties, given the function's logical id and the event's name.
 type EventReader = Callable[[str, str, Mapping[str, Any]], Trigger]
@@ -30,6 +33,8 @@ EVENT_TYPES: Mapping[str, EventReader] = {
     "HttpApi": route_from_event,
     "Schedule": schedule_from_event,
     "ScheduleV2": schedule_v2_from_event,
+    "SQS": queue_source_from_event,
+    "DynamoDB": stream_source_from_event,
 }
 
 
