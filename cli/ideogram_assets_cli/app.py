@@ -589,6 +589,7 @@ from ideogram_assets_cli import commands_search  # noqa: E402, F401  (search, op
 from ideogram_assets_cli import commands_curate  # noqa: E402, F401  (tag, star, unstar, note)
 from ideogram_assets_cli import commands_report  # noqa: E402, F401  (report, export)
 from ideogram_assets_cli import commands_pull  # noqa: E402, F401  (pull)
+from ideogram_assets_cli import commands_batch  # noqa: E402, F401  (batch)
 # isort: on
 
 

@@ -27,7 +27,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.PARTIAL: (
         "partial result: generated, but some image is not stored yet (202), or a retention task "
         "stopped before it was done (the next run goes on), or pull left out images it could not "
-        "fetch or verify"
+        "fetch or verify, or some request of a batch failed"
     ),
     ExitCode.AUTH_CONFIG: (
         "credentials or configuration: the API refused the signature (401, 403), the service's "
