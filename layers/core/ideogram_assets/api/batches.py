@@ -1,8 +1,8 @@
 """POST /batches and GET /batches/{id}: many generation requests at once, and their progress.
 
-Each item is a generation request (the body of POST /generations) with, optionally, the
-caller's own id for it, what to do when it duplicates an existing generation, and the client
-request id that makes its generation idempotent (by default `batch-<batchId>-<itemId>`).
+Each item is a GenerationRequested body (the body of POST /generations, with optionally
+`on_duplicate` and the client request id that makes its generation idempotent, by default
+`batch-<batchId>-<itemId>`) plus, optionally, the caller's own id for it.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ideogram_assets.api.generations import ApiModel, GenerationRequest
+from ideogram_assets.api.generations import ApiModel
 from ideogram_assets.batches.store import NewItem
+from ideogram_assets.events.requests import GenerationRequested
 from ideogram_assets.generation.duplicates import DuplicatePolicy
 
 BATCH_ID_PATTERN = r"^[0-9a-f]{32}$"
 ITEM_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
-CLIENT_REQUEST_ID_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 MAX_BATCH_ITEMS = 1000
 
 
@@ -29,22 +29,13 @@ ItemId = Annotated[
         "'_', '.', ':' or '-' (default: its 1-based position)",
     ),
 ]
-ClientRequestId = Annotated[
-    str,
-    Field(
-        pattern=CLIENT_REQUEST_ID_PATTERN,
-        description="Idempotency key of the item's generation: 8-128 letters, digits, '_', '.', "
-        "':' or '-' (default: batch-<batchId>-<itemId>)",
-    ),
-]
 
 
-class BatchItemRequest(GenerationRequest):
-    """One item of a batch: a generation request (its own `on_duplicate` wins over the batch's),
-    plus how the batch knows it."""
+class BatchItemRequest(GenerationRequested):
+    """One item of a batch: a GenerationRequested body (its own `on_duplicate` wins over the
+    batch's; its `client_request_id` defaults to `batch-<batchId>-<itemId>`), plus its id."""
 
     item_id: ItemId | None = None
-    client_request_id: ClientRequestId | None = None
 
 
 def item_ids(items: list[BatchItemRequest]) -> list[str]:
