@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import BenchmarkError
+from ideogram_assets.generation.origin import Origin
 from ideogram_assets.generation.spec import GenerationSpec
 from ideogram_assets.ideogram import GeneratedImage
 from ideogram_assets.ideogram.image_urls import url_expiry
@@ -105,8 +106,7 @@ class RecordFactory:
             prompt_hash=self._hashes[choice],
             bucket=self.bucket,
             retention_class=retention_class,
-            source="api",
-            parent_id=None,
+            origin=Origin(),
         )
 
     def answered(self, record: GenerationRecord, image: GeneratedImage, created: datetime) -> None:

@@ -43,7 +43,7 @@ def change_generation(
     ],
     change: GenerationChange,
 ) -> Response[GenerationView]:
-    from ideogram_assets.retention.pinning import GenerationNotFound
+    from ideogram_assets.records.errors import GenerationNotFound
     from ideogram_assets.wiring import label_changes, retention_changes  # loads on the first request
 
     settings = base_settings()

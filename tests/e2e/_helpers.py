@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from local_stack.client import SigV4Auth
+from local_stack.ideogram.generation import expand_prompt
 from local_stack.ideogram.images import render_png
 from local_stack.stack import LocalStack
 
@@ -109,10 +110,11 @@ def assert_stored_as_recorded(stack: LocalStack, generation: dict[str, Any]) -> 
     return stored
 
 
-def emulator_png(prompt: str, seed: int, resolution: str = "1024x1024") -> bytes:
-    """The bytes the Ideogram emulator serves for an image: it renders deterministically."""
+def emulator_png(prompt: str, seed: int, resolution: str = "1024x1024", magic_prompt: str = "AUTO") -> bytes:
+    """The bytes the Ideogram emulator serves for an image: it renders deterministically, from the
+    prompt as Magic Prompt expands it."""
     width, height = (int(side) for side in resolution.split("x"))
-    return render_png(prompt, seed, width, height)
+    return render_png(expand_prompt(prompt, magic_prompt), seed, width, height)
 
 
 def set_faults(stack: LocalStack, **faults: Any) -> None:

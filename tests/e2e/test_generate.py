@@ -217,8 +217,8 @@ def test_dynamodb_failing_after_the_upload_leaves_a_pending_record_for_reconcili
     stack: LocalStack,
 ) -> None:
     assert stack.proxy is not None
-    # The final record write is a conditional UpdateItem; the earlier ones are transactions.
-    stack.proxy.inject(FaultRule(method="POST", target=r"\.UpdateItem$", status=500))
+    # The final record write is the transaction that also puts the record's index items (TOKEN#).
+    stack.proxy.inject(FaultRule(method="POST", target=r"\.TransactWriteItems$", body="TOKEN#", status=500))
     reply = _generate(stack, prompt="a quiet forest path")
     assert reply.status_code == 202, reply.text
     [generation] = reply.json()["generations"]

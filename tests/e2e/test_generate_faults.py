@@ -120,8 +120,14 @@ def test_more_images_than_asked_each_get_a_record_and_an_object(stack: LocalStac
 
 
 def test_the_result_transaction_failing_still_ends_with_stored_records(stack: LocalStack, tag: str) -> None:
-    """The second TransactWriteItems (Ideogram's answer) fails; the per-image writes still land."""
-    result_write = _proxy(stack).inject(FaultRule(method="POST", target=r"\.TransactWriteItems$", skip=1))
+    """The transaction that records Ideogram's answer (the only write that sets the URL's expiry)
+    fails; the per-image writes still land, carrying the answer with them."""
+    # The answer's transaction sets the URL's expiry and puts no index item (TOKEN#); the per-image
+    # write that later carries the answer puts the image's index items.
+    answer = r"^(?!.*TOKEN#).*originalUrlExpiresAt"
+    result_write = _proxy(stack).inject(
+        FaultRule(method="POST", target=r"\.TransactWriteItems$", body=answer)
+    )
     reply = generate(stack, prompt="a windmill at noon", num_images=2, tags=[tag])
     assert result_write.failed >= 1  # the fault really hit the result transaction (and its retries)
     assert reply.status_code == 201, reply.text
@@ -250,7 +256,7 @@ def test_a_second_request_with_the_key_while_the_first_runs_is_409(stack: LocalS
 def test_the_idempotency_store_failing_is_503_and_ideogram_is_not_called(
     stack: LocalStack, tag: str, replay: bool
 ) -> None:
-    """The key's item (PK=IDEMPOTENCY#<function>) cannot be written. On a replay the conditional
+    """The key's item (PK=IDEMPOTENCY#generation) cannot be written. On a replay the conditional
     PutItem is also how the stored reply is read (the failed condition returns the item), so a
     failing PutItem covers both; no GetItem is made."""
     key, body = f"store-down-{uuid.uuid4().hex}", {"prompt": "a locked gate", "tags": [tag]}

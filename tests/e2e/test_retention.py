@@ -94,7 +94,8 @@ def test_a_broken_download_is_rescued_by_reconcile_with_its_checksum_verified(st
 def test_a_pending_record_whose_object_exists_is_verified_and_stored(stack: LocalStack) -> None:
     assert stack.proxy is not None
     # The record writes after the upload fail: the image sits at the key of a PENDING record.
-    stack.proxy.inject(FaultRule(method="POST", target=r"\.UpdateItem$", body="GEN#", status=400))
+    # (the STORED write is the transaction that puts the record's index items, TOKEN#).
+    stack.proxy.inject(FaultRule(method="POST", target=r"\.TransactWriteItems$", body="TOKEN#", status=400))
     reply = generate(stack, prompt="a verified harbour", seed=502)
     stack.proxy.clear()
     [generation] = reply.json()["generations"]

@@ -27,6 +27,7 @@ from ideogram_assets.aws import CLIENT_CONFIG
 from ideogram_assets.config import GenerateSettings
 from ideogram_assets.generation.ideogram_access import IdeogramKeyAccess
 from ideogram_assets.generation.images import ImageStore
+from ideogram_assets.generation.origin import Origin
 from ideogram_assets.generation.service import GenerationService
 from ideogram_assets.generation.spec import GenerationSpec
 from ideogram_assets.ideogram import GeneratedImage, IdeogramClient
@@ -268,8 +269,7 @@ class World:
             prompt_hash=prompt_hash(generate_params(spec)),
             bucket=self.bucket,
             retention_class=retention_class,
-            source="api",
-            parent_id=None,
+            origin=Origin(),
         )
         self.records.create([record])
         return record

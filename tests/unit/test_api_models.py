@@ -350,7 +350,7 @@ def test_ideogram_params_equals_the_request_field_by_field_except_tags(fields: d
     generation = request(**fields)
     params = generate_params(generation)
 
-    assert params.model_dump() == generation.model_dump(exclude={"tags"})
+    assert params.model_dump() == generation.model_dump(exclude={"tags", "on_duplicate"})
 
 
 def test_ideogram_params_keeps_a_preset_palette_as_the_preset() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ideogram_assets.generation.origin import Origin, Source
 from ideogram_assets.generation.service import Outcome
 from ideogram_assets.generation.spec import GenerationSpec
 from ideogram_assets.ideogram import GeneratedImage
@@ -44,7 +45,7 @@ def new_record(
     index: int = 0,
     created: datetime = CREATED,
     retention_class: str = "standard",
-    source: str = "api",
+    source: Source = "api",
     parent_id: str | None = None,
 ) -> GenerationRecord:
     return lifecycle.pending(
@@ -55,8 +56,7 @@ def new_record(
         prompt_hash=HASH,
         bucket="assets-bucket",
         retention_class=retention_class,
-        source=source,
-        parent_id=parent_id,
+        origin=Origin(source=source, parent_id=parent_id),
     )
 
 

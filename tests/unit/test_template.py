@@ -196,8 +196,9 @@ def test_every_alarm_notifies_the_optional_topic_and_ignores_missing_data() -> N
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
     assert PRODUCT["Parameters"]["AlarmTopicArn"]["Default"] == ""
-    # Errors, throttles and duration per function; failures, spend, unhandled errors, API 5xx.
-    assert len(ALARMS) == 3 * len(FUNCTIONS) + 4
+    # Errors, throttles and duration per function; failures, spend, unhandled errors, API 5xx;
+    # a message in either dead-letter queue.
+    assert len(ALARMS) == 3 * len(FUNCTIONS) + 4 + 2
     for alarm_id, alarm in ALARMS.items():
         properties = alarm["Properties"]
         assert properties["AlarmActions"] == TOPIC_ACTIONS, alarm_id

@@ -152,6 +152,35 @@ class SearchSettings(Settings):
         return cls(**cls._base_fields(env), cursor_secret_arn=_required(env, "CURSOR_SECRET_ARN"))
 
 
+@dataclass(frozen=True, slots=True)
+class IngestSettings(Settings):
+    """The queue the ingest reads (it generates with the generate settings, from the same environment)."""
+
+    queue_url: str
+    max_receives: int  # receives before the dead-letter queue: the last try is final
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        return cls(
+            **cls._base_fields(env),
+            queue_url=_required(env, "GENERATION_REQUESTS_QUEUE_URL"),
+            max_receives=_positive_int(env, "MAX_RECEIVES", 5),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSettings(Settings):
+    """The bus the results go to."""
+
+    event_bus_name: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        return cls(**cls._base_fields(env), event_bus_name=_required(env, "EVENT_BUS_NAME"))
+
+
 @cache
 def base_settings() -> Settings:
     """This execution environment's base settings, validated on first use."""
@@ -168,3 +197,13 @@ def generate_settings() -> GenerateSettings:
 def search_settings() -> SearchSettings:
     """This execution environment's settings for searching, validated on first use."""
     return SearchSettings.from_env()
+
+
+@cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings.from_env()
+
+
+@cache
+def publish_settings() -> PublishSettings:
+    return PublishSettings.from_env()

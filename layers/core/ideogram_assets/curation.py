@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from ideogram_assets.records import lifecycle
-from ideogram_assets.records.errors import InvalidTransition
+from ideogram_assets.records.errors import GenerationNotFound, InvalidTransition
 from ideogram_assets.records.repository import is_conditional_failure
-from ideogram_assets.retention.pinning import GenerationNotFound
 
 if TYPE_CHECKING:
     from ideogram_assets.records.model import GenerationRecord

@@ -25,6 +25,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from ideogram_assets.api.errors import ErrorResponse
 from ideogram_assets.config import ConfigurationError
+from ideogram_assets.generation.errors import CannotReproduce, DuplicateGeneration
 from ideogram_assets.idempotency import (
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -33,7 +34,7 @@ from ideogram_assets.idempotency import (
 )
 from ideogram_assets.ideogram import IdeogramError, IdeogramRequestError, IdeogramUnavailable
 from ideogram_assets.observability import logger, metrics
-from ideogram_assets.records.errors import InvalidTransition
+from ideogram_assets.records.errors import GenerationNotFound, InvalidTransition
 from ideogram_assets.request_guards import RefusedBody, check_json_body
 from ideogram_assets.search.cursor import InvalidCursor
 
@@ -49,7 +50,8 @@ _DESCRIPTIONS = {
     403: "The request is not signed with SigV4 for execute-api, or the signature does not match",
     404: "Not found",
     409: "A conflict with the resource's state: a request with the same Idempotency-Key is still "
-    "running, or the record's state does not allow the change",
+    "running, the record's state does not allow the change, or (on_duplicate=reject) images of "
+    "this prompt and parameters are stored already (`existing` names them)",
     413: "The body is larger than the API's payload limit (10 MB)",
     415: "The body is not JSON: send it as application/json in UTF-8",
     422: "The request is not valid; `errors` names each field",
@@ -187,6 +189,18 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
             # A query string that does not say what it means is a bad request, not a bad entity.
             return error_reply(400, "the query string is not valid", errors=errors)
         return error_reply(422, "the request is not valid", errors=errors)
+
+    @app.exception_handler(GenerationNotFound)
+    def generation_not_found(error: GenerationNotFound) -> Response[Any]:
+        return error_reply(404, str(error))
+
+    @app.exception_handler(CannotReproduce)
+    def cannot_reproduce(error: CannotReproduce) -> Response[Any]:
+        return error_reply(409, str(error))
+
+    @app.exception_handler(DuplicateGeneration)
+    def duplicate(error: DuplicateGeneration) -> Response[Any]:
+        return error_reply(409, str(error), existing=error.existing)
 
     @app.exception_handler(InvalidCursor)
     def invalid_cursor(error: InvalidCursor) -> Response[Any]:

@@ -1,14 +1,15 @@
 """Idempotent generation: a retried request with the same Idempotency-Key never pays Ideogram twice.
 
 Powertools' idempotency utility keeps each key's reply in the assets table (items
-PK=IDEMPOTENCY#<function>, SK=<hash of the key>, expired by the table's `ttl` after a day). A
+PK=IDEMPOTENCY#generation, SK=<hash of the key>, expired by the table's `ttl` after a day). Every
+trigger shares these keys (the HTTP Idempotency-Key, an event's id or client request id), so the
+same key sent over HTTP and as an event is one generation. A
 replay returns the stored reply; a key reused with a different body is refused; a replay
 while the first call still runs is refused until it ends.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from functools import cache
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 IDEMPOTENCY_HEADER = "idempotency-key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 REPLAY_WINDOW_SECONDS = 24 * 3600
+IDEMPOTENCY_PARTITION = "IDEMPOTENCY#generation"
 
 
 class Budget(Protocol):
@@ -59,7 +61,6 @@ def _persistence(table_name: str) -> DynamoDBPersistenceLayer:
 
     from ideogram_assets.aws import CLIENT_CONFIG
 
-    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "generate")
     return DynamoDBPersistenceLayer(
         table_name=table_name,
         # Our clients' limits (3 attempts, short timeouts), not botocore's legacy 10 attempts,
@@ -67,7 +68,7 @@ def _persistence(table_name: str) -> DynamoDBPersistenceLayer:
         boto_config=CLIENT_CONFIG,
         key_attr="PK",
         sort_key_attr="SK",
-        static_pk_value=f"IDEMPOTENCY#{function}",
+        static_pk_value=IDEMPOTENCY_PARTITION,
         expiry_attr="ttl",
     )
 

@@ -156,8 +156,9 @@ def generate(
     for index, seed in enumerate(seeds(request, count)):
         url: str | None = None
         if not unsafe:
-            # Rendered from the prompt as sent, so Magic Prompt does not change the pixels.
-            image = ImageRecord(request.prompt, seed, request.width, request.height, index=index)
+            # Rendered from the text the model works from (the expanded prompt under Magic
+            # Prompt), as Ideogram does: the same text, seed and size give the same pixels.
+            image = ImageRecord(prompt, seed, request.width, request.height, index=index)
             url = url_for(store.add(image))
         data.append(
             {

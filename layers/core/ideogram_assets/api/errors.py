@@ -8,3 +8,4 @@ from pydantic import BaseModel
 class ErrorResponse(BaseModel):
     message: str
     errors: list[dict[str, str]] | None = None
+    existing: list[str] | None = None  # 409 on_duplicate=reject: the stored images of the request

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from ideogram_assets.generation.duplicates import DEFAULT_DUPLICATE_POLICY, DuplicatePolicy
 from ideogram_assets.generation.spec import GenerationSpec, Tags
 from ideogram_assets.records.lifecycle import MAX_NOTE_CHARS
 from ideogram_assets.retention.policy import RetentionClass
@@ -16,7 +17,19 @@ GENERATION_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
 class GenerationRequest(GenerationSpec):
-    """POST /generations: what to generate and how to label it (the generation spec itself)."""
+    """POST /generations (and a GenerationRequested event's detail): what to generate and how to
+    label it, and what to do when the same prompt and parameters are stored already."""
+
+    on_duplicate: DuplicatePolicy = Field(
+        default=DEFAULT_DUPLICATE_POLICY,
+        description="When images of the same normalized prompt and parameters are stored already: "
+        "generate new ones (the default), reuse the stored ones (no Ideogram call, 200), or reject "
+        "the request (409 naming them)",
+    )
+
+    def spec(self) -> GenerationSpec:
+        """The generation spec alone (without how to treat duplicates)."""
+        return GenerationSpec.model_validate(self.model_dump(exclude={"on_duplicate"}))
 
 
 class ApiModel(BaseModel):
@@ -33,7 +46,12 @@ class GenerationView(ApiModel):
     index_in_request: int
     status: str
     source: str
+    correlation_id: str | None = None
+    batch_id: str | None = None
     parent_id: str | None = None
+    matches_parent: bool | None = Field(
+        default=None, description="A reproduction: whether its image is byte for byte its original's"
+    )
     prompt: str
     expanded_prompt: str | None = None
     negative_prompt: str | None = None
@@ -70,6 +88,7 @@ class GenerationsResponse(ApiModel):
 
     request_id: str
     complete: bool  # false: some image is still PENDING or FAILED and will be reconciled
+    reused: bool = False  # on_duplicate=reuse: these were stored already, nothing was generated
     generations: list[GenerationView]
 
 
@@ -91,9 +110,7 @@ class GenerationChange(BaseModel):
 
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
-        if not self.model_fields_set - {"add_tags", "remove_tags"} and not (
-            self.add_tags or self.remove_tags
-        ):
+        if not (self.changes_labels or self.changes_retention):
             raise ValueError(
                 "name what to change: add_tags, remove_tags, starred, note, retention_class and/or legal_hold"
             )

@@ -6,10 +6,11 @@ SearchFilters (times as UTC instants, a bare date meaning the whole day).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 from ideogram_assets.api.generations import ApiModel, GenerationView
 from ideogram_assets.generation.spec import Tag
@@ -18,6 +19,7 @@ from ideogram_assets.ideogram.spec_values import MAX_SEED
 from ideogram_assets.records.model import iso
 from ideogram_assets.records.status import Status
 from ideogram_assets.search.filters import SearchFilters
+from ideogram_assets.search.words import query_words
 
 MAX_QUERY_CHARS = 200
 MAX_TAG_FILTERS = 10
@@ -25,8 +27,24 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 PROMPT_HASH_PATTERN = r"^[0-9a-f]{64}$"
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INSTANT: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _day_or_instant(value: object) -> date | datetime:
+    """`YYYY-MM-DD` is a day; anything else must be an ISO-8601 time (midnight is an instant,
+    not a day; a number is not a time)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a date (YYYY-MM-DD) or an ISO-8601 time")
+    if _DAY.match(value):
+        return date.fromisoformat(value)
+    return _INSTANT.validate_python(value)
+
+
 # A day, or an instant with its offset (none: UTC).
-TimeBound = date | datetime
+TimeBound = Annotated[date | datetime, BeforeValidator(_day_or_instant)]
 
 
 def instant(bound: TimeBound, *, end: bool) -> str:
@@ -69,6 +87,8 @@ class SearchFields(BaseModel):
 
     @model_validator(mode="after")
     def _range_in_order(self) -> Self:
+        if self.q is not None and not query_words(self.q.split()):
+            raise ValueError("q must hold at least one word (letters or digits, at most 40 of them)")
         start, end = self.created_from, self.created_to
         if start and end and instant(start, end=False) > instant(end, end=True):
             raise ValueError("'from' must not be after 'to'")

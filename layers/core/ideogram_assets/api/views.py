@@ -20,6 +20,12 @@ def _optional_int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
+def _matches_parent(record: GenerationRecord) -> bool | None:
+    if not record.parent_sha256 or not record.sha256:
+        return None
+    return record.parent_sha256 == record.sha256
+
+
 def generation_view(record: GenerationRecord, s3: S3Client, link_seconds: int) -> GenerationView:
     """The record's fields as the API names them, with a link when its image is stored."""
     stored = record.status == Status.STORED and bool(record.bucket and record.key)
@@ -34,7 +40,10 @@ def generation_view(record: GenerationRecord, s3: S3Client, link_seconds: int) -
         index_in_request=int(record.index_in_request),
         status=record.status,
         source=record.source,
+        correlation_id=record.correlation_id,
+        batch_id=record.batch_id,
         parent_id=record.parent_id,
+        matches_parent=_matches_parent(record),
         prompt=record.prompt,
         expanded_prompt=record.expanded_prompt,
         negative_prompt=record.negative_prompt,

@@ -15,12 +15,20 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pynamodb.exceptions import PynamoDBException
 
 from ideogram_assets.config import ConfigurationError, GenerateSettings
+from ideogram_assets.generation.duplicates import (
+    DEFAULT_DUPLICATE_POLICY,
+    MAX_NAMED_DUPLICATES,
+    DuplicatePolicy,
+)
+from ideogram_assets.generation.errors import DuplicateGeneration
+from ideogram_assets.generation.origin import Origin
+from ideogram_assets.generation.reproduce import reproduction_spec
 from ideogram_assets.idempotency import Budget, run_once, validated_key
 from ideogram_assets.ideogram import (
     GenerationResult,
@@ -35,6 +43,7 @@ from ideogram_assets.ideogram.operations.generate import generate_params
 from ideogram_assets.observability import logger, metrics
 from ideogram_assets.prompt_hash import prompt_hash
 from ideogram_assets.records import lifecycle
+from ideogram_assets.records.errors import GenerationNotFound
 from ideogram_assets.records.lifecycle import Transition
 from ideogram_assets.records.model import GenerationRecord, utc_now
 from ideogram_assets.records.status import Status
@@ -55,8 +64,6 @@ REPLY_MARGIN_SECONDS = 1.0
 # completion and the record writes.
 RECORD_TAIL_SECONDS = 3.0
 
-Source = Literal["api", "event", "reproduce"]
-
 
 class IdeogramAccess(Protocol):
     """An Ideogram client for the current key; `refreshed` re-reads a key that may have rotated."""
@@ -73,6 +80,7 @@ class Outcome:
 
     request_id: str
     records: tuple[GenerationRecord, ...]
+    reused: bool = False  # on_duplicate=reuse found these stored: nothing was generated
 
     @property
     def complete(self) -> bool:
@@ -81,12 +89,13 @@ class Outcome:
 
     def to_json(self) -> dict[str, Any]:
         """For the idempotency store: the records in the table's own JSON form (sets included)."""
-        return {"request_id": self.request_id, "records": [record.serialize() for record in self.records]}
+        records = [record.serialize() for record in self.records]
+        return {"request_id": self.request_id, "records": records, "reused": self.reused}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:
         records = tuple(GenerationRecord.from_raw_data(item) for item in data["records"])
-        return cls(request_id=data["request_id"], records=records)
+        return cls(request_id=data["request_id"], records=records, reused=bool(data.get("reused")))
 
 
 def count_failure(kind: str) -> None:
@@ -103,8 +112,7 @@ class _Run:
     request_id: str
     created: datetime
     prompt_hash: str
-    source: str
-    parent_id: str | None
+    origin: Origin
     deadline: float  # time.monotonic() by which the reply must be ready
     records: list[GenerationRecord] = field(default_factory=list)
     # Transitions the table did not take yet, written with the record's next change.
@@ -140,33 +148,61 @@ class GenerationService:
         spec: GenerationSpec,
         *,
         budget: Budget,
-        source: Source = "api",
+        origin: Origin | None = None,
         idempotency_key: str | None = None,
-        parent_id: str | None = None,
+        on_duplicate: DuplicatePolicy = DEFAULT_DUPLICATE_POLICY,
     ) -> Outcome:
         """Every image of `spec`, stored with its record. With an idempotency key, a repeated call
-        returns the first call's outcome and never calls Ideogram again."""
+        (from any trigger) returns the first call's outcome and never calls Ideogram again."""
+        origin = origin or Origin()
         if idempotency_key is None:
-            return self._generate(spec, budget, source, parent_id)
+            return self._generate(spec, budget, origin, on_duplicate)
         reply = run_once(
             validated_key(idempotency_key),
-            spec.model_dump(mode="json"),
-            lambda: self._generate(spec, budget, source, parent_id).to_json(),
+            {**spec.model_dump(mode="json"), "on_duplicate": on_duplicate},
+            lambda: self._generate(spec, budget, origin, on_duplicate).to_json(),
             table_name=self._settings.table_name,
             budget=budget,
         )
         return Outcome.from_json(reply)
 
-    def _generate(self, spec: GenerationSpec, budget: Budget, source: str, parent_id: str | None) -> Outcome:
+    def reproduce(
+        self,
+        generation_id: str,
+        *,
+        budget: Budget,
+        correlation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        """The record's image again, from its seed and everything else that shaped it."""
+        parent = self._records.get(generation_id)
+        if parent is None:
+            raise GenerationNotFound(f"generation {generation_id} was not found")
+        origin = Origin(
+            source="reproduce",
+            correlation_id=correlation_id,
+            parent_id=parent.id,
+            parent_sha256=parent.sha256,
+        )
+        spec = reproduction_spec(parent)
+        return self.generate(spec, budget=budget, origin=origin, idempotency_key=idempotency_key)
+
+    def _generate(
+        self, spec: GenerationSpec, budget: Budget, origin: Origin, on_duplicate: DuplicatePolicy
+    ) -> Outcome:
         started = self._clock()
         params = generate_params(spec)  # what the model cannot take is refused before any write
+        digest = prompt_hash(params)
+        if on_duplicate != "generate":
+            reused = self._stored_duplicates(digest, on_duplicate)
+            if reused is not None:
+                return reused
         run = _Run(
             spec=spec,
             request_id=uuid.uuid4().hex,
             created=self._now(),
-            prompt_hash=prompt_hash(params),
-            source=source,
-            parent_id=parent_id,
+            prompt_hash=digest,
+            origin=origin,
             deadline=started + budget.get_remaining_time_in_millis() / 1000 - REPLY_MARGIN_SECONDS,
         )
         # The key is read before any write: a missing or unreadable one leaves nothing behind.
@@ -191,6 +227,23 @@ class GenerationService:
         )
         return Outcome(request_id=run.request_id, records=tuple(run.records))
 
+    def _stored_duplicates(self, digest: str, on_duplicate: DuplicatePolicy) -> Outcome | None:
+        """`reuse`: the newest stored request of this prompt hash; `reject`: refuses, naming the
+        stored images. None: nothing is stored yet, so generate."""
+        existing = self._records.stored_with_prompt_hash(digest, MAX_NAMED_DUPLICATES)
+        if not existing:
+            return None
+        if on_duplicate == "reject":
+            metrics.add_metric(name="DuplicatesRejected", unit=MetricUnit.Count, value=1)
+            raise DuplicateGeneration([record.id for record in existing])
+        newest = existing[0].request_id
+        same_request = sorted(
+            (record for record in existing if record.request_id == newest),
+            key=lambda record: record.index_in_request,
+        )
+        metrics.add_metric(name="DuplicatesReused", unit=MetricUnit.Count, value=1)
+        return Outcome(request_id=newest, records=tuple(same_request), reused=True)
+
     def _pending(self, run: _Run, index: int) -> GenerationRecord:
         return lifecycle.pending(
             run.spec,
@@ -200,8 +253,7 @@ class GenerationService:
             prompt_hash=run.prompt_hash,
             bucket=self._settings.bucket_name,
             retention_class=self._settings.default_retention_class,
-            source=run.source,
-            parent_id=run.parent_id,
+            origin=run.origin,
         )
 
     def _call_ideogram(self, run: _Run, client: IdeogramClient, params: GenerateParams) -> GenerationResult:

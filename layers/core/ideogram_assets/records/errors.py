@@ -3,3 +3,7 @@
 
 class InvalidTransition(RuntimeError):
     """A state change the record's life does not allow; nothing was written."""
+
+
+class GenerationNotFound(LookupError):
+    """No record has this id (404)."""

@@ -28,6 +28,7 @@ from ideogram_assets.records.model import GenerationRecord, iso, record_key
 from ideogram_assets.records.status import OPEN_STATUSES, Status
 
 if TYPE_CHECKING:
+    from ideogram_assets.generation.origin import Origin
     from ideogram_assets.generation.spec import GenerationSpec
     from ideogram_assets.ideogram import GeneratedImage
     from ideogram_assets.retention.policy import RetentionPolicy
@@ -86,8 +87,7 @@ def pending(
     prompt_hash: str,
     bucket: str,
     retention_class: str,
-    source: str,
-    parent_id: str | None,
+    origin: Origin,
 ) -> GenerationRecord:
     """A new record, PENDING, for image `index` of a request; written before Ideogram is called."""
     generation_id = uuid.uuid4().hex
@@ -98,8 +98,11 @@ def pending(
         index_in_request=index,
         status=Status.PENDING,
         open_status=Status.PENDING,
-        source=source,
-        parent_id=parent_id,
+        source=origin.source,
+        correlation_id=origin.correlation_id,
+        batch_id=origin.batch_id,
+        parent_id=origin.parent_id,
+        parent_sha256=origin.parent_sha256,
         prompt=spec.prompt,
         negative_prompt=spec.negative_prompt,
         model=spec.model.value,

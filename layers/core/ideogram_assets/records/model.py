@@ -144,8 +144,11 @@ class GenerationRecord(Model):
     request_id = UnicodeAttribute(attr_name="requestId")
     index_in_request = NumberAttribute(attr_name="indexInRequest")
     status = UnicodeAttribute()
-    source = UnicodeAttribute()  # api | event | reproduce
+    source = UnicodeAttribute()  # api | event | batch | reproduce
+    correlation_id = UnicodeAttribute(null=True, attr_name="correlationId")
+    batch_id = UnicodeAttribute(null=True, attr_name="batchId")
     parent_id = UnicodeAttribute(null=True, attr_name="parentId")
+    parent_sha256 = UnicodeAttribute(null=True, attr_name="parentSha256")  # a reproduction's original
 
     prompt = UnicodeAttribute()
     expanded_prompt = UnicodeAttribute(null=True, attr_name="expandedPrompt")

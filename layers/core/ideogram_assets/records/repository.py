@@ -156,6 +156,19 @@ class RecordStore:
         """Every record created on `day` (YYYY-MM-DD)."""
         yield from GenerationRecord.by_time_bucket.query(day)
 
+    def stored_with_prompt_hash(self, prompt_hash: str, limit: int) -> list[GenerationRecord]:
+        """The newest STORED records of this prompt and parameters (at most `limit`)."""
+        found: list[GenerationRecord] = []
+        for record in GenerationRecord.by_prompt_hash.query(
+            prompt_hash,
+            scan_index_forward=False,
+            filter_condition=GenerationRecord.status == Status.STORED.value,
+        ):
+            found.append(record)
+            if len(found) >= limit:
+                break
+        return found
+
     def existing_ids(self, generation_ids: Sequence[str]) -> set[str]:
         keys = [(record_key(generation_id), RECORD_SORT_KEY) for generation_id in set(generation_ids)]
         return {record.id for record in GenerationRecord.batch_get(keys, attributes_to_get=["id"])}

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ideogram_assets.records import lifecycle
+from ideogram_assets.records.errors import GenerationNotFound
 from ideogram_assets.records.status import Status
 
 if TYPE_CHECKING:
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 
 RETENTION_TAG = "retention-class"
 LEGAL_HOLD_TAG_VALUE = "legal-hold"
-
-
-class GenerationNotFound(LookupError):
-    """No record has this id."""
 
 
 def retention_tag(retention_class: str | None, legal_hold: bool | None) -> str:

@@ -66,7 +66,7 @@ class CursorSigner:
         return f"{payload}.{self._mac(payload)}"
 
     def read(self, cursor: str, fingerprint: str) -> Position:
-        if len(cursor) > MAX_CURSOR_CHARS or cursor.count(".") != 1:
+        if len(cursor) > MAX_CURSOR_CHARS or not cursor.isascii() or cursor.count(".") != 1:
             raise InvalidCursor("the cursor is not one this service issued")
         payload, mac = cursor.split(".")
         if not hmac.compare_digest(mac.encode("ascii", "replace"), self._mac(payload).encode()):

@@ -33,7 +33,7 @@ class SearchFilters:
         """Words as the index spells them, tags lower case; order and repeats do not matter."""
         return replace(
             self,
-            words=query_words(self.words),
+            words=tuple(sorted(query_words(self.words))),
             tags=tuple(sorted({tag.lower() for tag in self.tags})),
         )
 

@@ -147,7 +147,8 @@ class SearchService:
             return (1, 0, read.candidates[-1].created_at if read.candidates else "")
 
         source, read = min(reads, key=sparseness)
-        return source, read, examined
+        # The chosen read is counted again when it is used as the first read.
+        return source, read, examined - read.examined
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Events: what upstream systems send (requests) and what the application announces (results)."""

@@ -1,0 +1,1 @@
+"""Ingest: generation requests from the queue (upstream events, batches, direct messages)."""
