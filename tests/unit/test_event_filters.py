@@ -14,7 +14,7 @@ from local_stack.event_filters import (
     read_filter_criteria,
 )
 
-STREAM_RECORD = {
+STREAM_RECORD: dict[str, Any] = {
     "eventName": "MODIFY",
     "eventSource": "aws:dynamodb",
     "dynamodb": {
