@@ -16,6 +16,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,26 @@ def expect(condition: bool, failure: str) -> None:
 
 def clip(line: str, width: int = WIDTH) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def command_lines(arguments: Sequence[str], width: int = WIDTH) -> list[str]:
+    """`$ ideogram-assets ARGS` as a shell shows it: a long command is broken with `\\` between
+    arguments, never between an option and its value."""
+    quoted = [shlex.quote(argument) for argument in arguments]
+    units: list[str] = []
+    for argument in quoted:
+        if units and units[-1].startswith("--") and " " not in units[-1] and not argument.startswith("-"):
+            units[-1] += f" {argument}"
+        else:
+            units.append(argument)
+    lines = ["  $ ideogram-assets"]
+    for unit in units:
+        if len(lines[-1]) + len(f" {unit} \\") > width:
+            lines[-1] += " \\"
+            lines.append(f"      {unit}")
+        else:
+            lines[-1] += f" {unit}"
+    return lines
 
 
 def leading_ids(output: str) -> list[str]:
@@ -102,7 +123,7 @@ class Cli:
     ) -> CliRun:
         """Runs the command, which must exit 0; `shown` is the command as printed (a long
         argument shortened), `edit` abridges its output for the transcript."""
-        print(f"  $ ideogram-assets {shlex.join(shown or arguments)}")
+        print("\n".join(command_lines(shown or arguments)))
         result = subprocess.run(  # noqa: S603 -- the project's own command, the demo's arguments
             [sys.executable, "-m", "ideogram_assets_cli", *arguments],
             cwd=self.workdir,
@@ -123,7 +144,8 @@ class Cli:
 
 
 def note(text: str) -> None:
-    print(clip(f"  # {text}"))
+    """A comment in the transcript, wrapped to the width."""
+    print(textwrap.fill(text, WIDTH, initial_indent="  # ", subsequent_indent="  #   "))
 
 
 def _word_only_magic_prompt_wrote(record: dict[str, Any], prompts: Sequence[str]) -> str:

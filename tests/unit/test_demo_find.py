@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local_stack.demo_find import WIDTH, clip, leading_ids, without_tables
+from local_stack.demo_find import WIDTH, clip, command_lines, leading_ids, without_tables
 
 SEARCH_OUTPUT = """\
 96f95ad85ae94722953e35728110ac65  2026-11-27 04:57  STORED  V_3  seed 778
@@ -68,3 +68,19 @@ def test_clip_cuts_long_lines_to_the_width_with_an_ellipsis() -> None:
     cut = clip("x" * (WIDTH + 10))
     assert len(cut) == WIDTH
     assert cut.endswith("…")
+
+
+def test_command_lines_break_a_long_command_between_arguments_never_inside_an_option() -> None:
+    arguments = ["generate", "Café crème, latte art", "--num-images", "2", "--tag", "menu", "--tag", "draft"]
+    lines = command_lines(arguments, width=60)
+    assert lines == [
+        "  $ ideogram-assets generate 'Café crème, latte art' \\",
+        "      --num-images 2 --tag menu --tag draft",
+    ]
+    assert all(len(line) <= 60 for line in lines)
+
+
+def test_command_lines_keep_a_short_command_on_one_line() -> None:
+    assert command_lines(["tag", "6a26ac4ceac64e499ed6faa2a402baa0", "+hero", "-draft"]) == [
+        "  $ ideogram-assets tag 6a26ac4ceac64e499ed6faa2a402baa0 +hero -draft"
+    ]
