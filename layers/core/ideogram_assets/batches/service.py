@@ -31,7 +31,6 @@ QUEUE_RETENTION_SECONDS = 345600
 STALE_AFTER = timedelta(seconds=QUEUE_RETENTION_SECONDS) + timedelta(hours=1)
 STALE_REASON = "never processed: its message left the queue without a result"
 STORE_UNAVAILABLE = "storage is unavailable right now; retry shortly"
-QUEUE_UNAVAILABLE = "the generation requests queue is unavailable; retry shortly"
 
 
 class BatchesUnavailable(Exception):
@@ -118,7 +117,9 @@ class BatchRequests:
             extra={"batch_id": batch_id, "items": len(items), "not_queued": len(failures)},
         )
         if failures and len(failures) == len(items):
-            raise BatchesUnavailable(QUEUE_UNAVAILABLE)
+            # The batch stays readable, every item FAILED with the reason; a retry is a new batch.
+            first = next(iter(failures.values()))
+            raise BatchesUnavailable(f"no item of batch {batch_id} could be queued ({first}); retry shortly")
         return StartedBatch(batch_id, len(items), created_at, failures)
 
     def _mark_failed(
