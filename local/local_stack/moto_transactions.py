@@ -12,9 +12,11 @@ stack's own transactions would slow down as its table grows.
 Here the backup is built once per table and transaction, sharing what the transaction cannot
 change: the backup is a new table object with new item containers, in which the items the
 transaction names are deep copies (an Update changes its item in place) and every other item is
-the same object. Undoing still puts the backup in the table's place, so what moto stores,
-answers and undoes is unchanged. A table with a stream, or anything this module does not
-recognise, gets moto's own deep copy. The server's log says that the patch is in place.
+the same object. A table's stream gets a shard of its own holding the same records (a stream
+record never changes once written), so undoing drops the records the transaction wrote. Undoing
+still puts the backup in the table's place, so what moto stores, streams, answers and undoes is
+unchanged. Anything this module does not recognise gets moto's own deep copy. The server's log
+says that the patch is in place.
 
 Importing this module changes nothing; install() patches moto's DynamoDB backend in the
 importing process, once.
@@ -75,7 +77,7 @@ class _Backups:
         return taken[id(value)][1]
 
     def _backup(self, table: Any, keys: list[dict[str, Any]]) -> Any:
-        if getattr(table, "stream_shard", None) is not None or not isinstance(table.items, defaultdict):
+        if not isinstance(table.items, defaultdict):
             return copy.deepcopy(table)
         backup = copy.copy(table)
         backup.items = defaultdict(dict)
@@ -90,6 +92,11 @@ class _Backups:
                     backup.items[hash_value][range_value] = copy.deepcopy(item)
             elif hash_value in table.items:
                 backup.items[hash_value] = copy.deepcopy(table.items[hash_value])
+        shard = getattr(table, "stream_shard", None)
+        if shard is not None:
+            backup.stream_shard = copy.copy(shard)
+            backup.stream_shard.items = list(shard.items)
+            backup.stream_shard.table = backup
         return backup
 
 

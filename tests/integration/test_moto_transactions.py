@@ -61,8 +61,8 @@ def _create_table(client: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
-    """(moto as shipped, the local stack's moto), each holding the same table."""
+def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AwsEmulator, AwsEmulator]]:
+    """(moto as shipped, the local stack's moto)."""
     logs = tmp_path_factory.mktemp("moto")
     with (
         AwsEmulator(log_path=logs / "shipped.log", moto_as_shipped=True) as shipped,
@@ -70,10 +70,16 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
     ):
         assert MARKER not in (logs / "shipped.log").read_text()
         assert MARKER in (logs / "local.log").read_text()
-        clients = (shipped.client("dynamodb"), local.client("dynamodb"))
-        for client in clients:
-            _create_table(client)
-        yield clients
+        yield shipped, local
+
+
+@pytest.fixture(scope="module")
+def both(emulators: tuple[AwsEmulator, AwsEmulator]) -> tuple[Any, Any]:
+    """DynamoDB clients of (moto as shipped, the local stack's moto), each holding the same table."""
+    clients = (emulators[0].client("dynamodb"), emulators[1].client("dynamodb"))
+    for client in clients:
+        _create_table(client)
+    return clients
 
 
 def _everything(client: Any) -> list[dict[str, Any]]:
@@ -173,3 +179,65 @@ def test_the_benchmarks_moto_site_installs_the_same_patch_once() -> None:
     )
     assert loaded.stdout.split() == ["_Backups", "False"]  # installed by sitecustomize; not again
     assert loaded.stderr.count(MARKER) == 1
+
+
+STREAMED = "moto-transactions-streamed"
+
+
+def _stream_records(client: Any, streams: Any) -> list[tuple[Any, ...]]:
+    """Every record of the streamed table's stream, as (sequence, event, keys, new, old)."""
+    arn = client.describe_table(TableName=STREAMED)["Table"]["LatestStreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    return [
+        (
+            record["dynamodb"]["SequenceNumber"],
+            record["eventName"],
+            record["dynamodb"]["Keys"],
+            record["dynamodb"].get("NewImage"),
+            record["dynamodb"].get("OldImage"),
+        )
+        for record in records
+    ]
+
+
+def test_a_table_with_a_stream_streams_exactly_what_moto_streams(
+    emulators: tuple[AwsEmulator, AwsEmulator],
+) -> None:
+    servers = [(server.client("dynamodb"), server.client("dynamodbstreams")) for server in emulators]
+    for client, _ in servers:
+        client.create_table(
+            TableName=STREAMED,
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        for index in range(30):
+            client.put_item(TableName=STREAMED, Item=_item(index))
+        cancelled = [{"Delete": {"TableName": STREAMED, "Key": _key(index)}} for index in range(5)]
+        cancelled.append(
+            {"ConditionCheck": {**_cancelled_operations()[-1]["ConditionCheck"], "TableName": STREAMED}}
+        )
+        with pytest.raises(ClientError, match="TransactionCanceledException"):
+            client.transact_write_items(TransactItems=cancelled)
+        increment = _increment(7)
+        increment["Update"]["TableName"] = STREAMED
+        client.transact_write_items(
+            TransactItems=[{"Delete": {"TableName": STREAMED, "Key": _key(20)}}, increment]
+        )
+        client.put_item(TableName=STREAMED, Item=_item(99))  # after an undo, the stream goes on
+    (shipped_client, shipped_streams), (local_client, local_streams) = servers
+    expected = _stream_records(shipped_client, shipped_streams)
+    assert _stream_records(local_client, local_streams) == expected
+    assert [event for _, event, *_ in expected][-3:] == ["REMOVE", "MODIFY", "INSERT"]
+    assert len(expected) == 33  # 30 puts, the transaction that went through (2), one more put
