@@ -28,8 +28,8 @@ class GenerationRequest(GenerationSpec):
     )
 
     def spec(self) -> GenerationSpec:
-        """The generation spec alone (without how to treat duplicates)."""
-        return GenerationSpec.model_validate(self.model_dump(exclude={"on_duplicate"}))
+        """The generation spec alone (without how to treat duplicates, or a subclass's request id)."""
+        return GenerationSpec.model_validate(self.model_dump(include=set(GenerationSpec.model_fields)))
 
 
 class ApiModel(BaseModel):
