@@ -243,7 +243,12 @@ def batch(
                     output.json(queued)
                 else:
                     output.show(queued_view(queued))
-                    output.err.print(_resume_hint(batch_id), soft_wrap=True, highlight=False, markup=False)
+                    output.err.print(
+                        f"follow it: ideogram-assets batch --resume {batch_id}",
+                        soft_wrap=True,
+                        highlight=False,
+                        markup=False,
+                    )
                 return ExitCode.PARTIAL if not_queued else ExitCode.OK
             output.err.print(
                 f"batch {batch_id}: {queued.get('enqueued')} of {queued.get('items')} requests queued "
