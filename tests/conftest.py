@@ -30,6 +30,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         fault_proxy=True,
         # Small enough that the oversized-image test stays fast; large enough for multipart.
         extra_environment={"MAX_IMAGE_BYTES": str(MAX_IMAGE_BYTES_IN_TESTS)},
+        # Batches of several messages (so one can fail while the rest succeed), and a short trip
+        # to the dead-letter queue.
+        parameter_overrides={"IngestBatchSize": "4", "IngestMaxReceives": "3"},
     )
     with LocalStack(options) as running:
         yield running

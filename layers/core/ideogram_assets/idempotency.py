@@ -25,6 +25,7 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 REPLAY_WINDOW_SECONDS = 24 * 3600
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#generation"
+KEY_PREFIX = "generation"
 
 
 class Budget(Protocol):
@@ -99,8 +100,13 @@ def run_once(
 
     produced: list[dict[str, Any]] = []
 
+    # One prefix for every function: the same key over HTTP, as an event or in a batch is one call
+    # (Powertools would otherwise prefix it with the function's name).
     @idempotent_function(
-        data_keyword_argument="call", persistence_store=_persistence(table_name), config=config
+        data_keyword_argument="call",
+        persistence_store=_persistence(table_name),
+        config=config,
+        key_prefix=KEY_PREFIX,
     )
     def once(call: dict[str, Any]) -> dict[str, Any]:
         produced.append(produce())
