@@ -117,3 +117,22 @@ def test_the_batchs_duplicate_policy_reuses_or_rejects_stored_images(stack: Loca
     assert failure["itemId"] == "rejected"
     assert stored_id in failure["reason"]
     assert ideogram_calls(stack) - calls_before == 1  # only "new" called Ideogram
+
+
+def test_a_request_ideogram_refuses_fails_with_its_reason_and_the_rest_go_on(stack: LocalStack) -> None:
+    tag = _tag()
+    items = [
+        {"prompt": "a forbidden symbol", "tags": [tag], "item_id": "refused"},
+        {"prompt": "an unsafe scene", "tags": [tag], "item_id": "unsafe"},
+        {"prompt": "a friendly robot", "tags": [tag], "item_id": "ok"},
+    ]
+    view = completed(stack, post_batch(stack, {"items": items}).json()["batchId"])
+    results = {result["itemId"]: result for result in view["results"]}
+    assert view["counts"] == {"QUEUED": 0, "DONE": 2, "FAILED": 1}
+    # Ideogram's safety check refused the prompt: never tried again, the reason is Ideogram's.
+    [failure] = view["failures"]
+    assert failure["itemId"] == "refused"
+    assert failure["reason"].startswith("IdeogramRejected: "), failure
+    # An image Ideogram marks unsafe is a record like any other (billed, no image).
+    assert results["unsafe"]["statuses"] == ["UNSAFE"]
+    assert results["ok"]["statuses"] == ["STORED"]
