@@ -22,6 +22,7 @@ from ideogram_assets.records.model import GenerationRecord
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 MARKER_DAYS = 7
 
@@ -66,13 +67,13 @@ class Publisher:
             logger.info("already announced", generation_id=record.id, status=record.status)
             return False
         detail = announcement(record)
-        entry = {
+        entry: PutEventsRequestEntryTypeDef = {
             "Source": EVENT_SOURCE,
             "DetailType": detail_type(detail),
             "Detail": json.dumps(detail.model_dump(mode="json")),
             "EventBusName": self._bus,
         }
-        reply = self._events.put_events(Entries=[entry])  # type: ignore[list-item]
+        reply = self._events.put_events(Entries=[entry])
         if reply.get("FailedEntryCount"):
             failure = reply["Entries"][0]
             raise PublishFailed(f"{failure.get('ErrorCode')}: {failure.get('ErrorMessage')}")

@@ -20,6 +20,7 @@ from ideogram_assets.events.requests import (
     GenerationRequested,
     ReproductionRequested,
 )
+from ideogram_assets.generation.origin import Source
 
 BATCH_ID_ATTRIBUTE = "batchId"
 BATCH_ITEM_ATTRIBUTE = "batchItem"
@@ -34,7 +35,7 @@ class Work:
     request: GenerationRequested | ReproductionRequested
     idempotency_key: str
     correlation_id: str
-    source: str  # "event" | "batch"
+    source: Source  # "event" | "batch"
     batch_id: str | None = None
     batch_item: str | None = None
 

@@ -117,7 +117,7 @@ class Ingest:
     def _run(self, work: Work, budget: Budget) -> Outcome:
         request = work.request
         if isinstance(request, GenerationRequested):
-            origin = Origin(source=work.source, correlation_id=work.correlation_id, batch_id=work.batch_id)  # type: ignore[arg-type]
+            origin = Origin(source=work.source, correlation_id=work.correlation_id, batch_id=work.batch_id)
             return self._generation.generate(
                 request.spec(),
                 budget=budget,
