@@ -8,6 +8,7 @@ redelivered message and the duplicate policy are checked by what reaches the emu
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("faults_cleared")
 
 def test_a_batch_ends_with_every_item_done_and_its_images_stored(stack: LocalStack) -> None:
     tag = _tag()
-    items = [
+    items: list[dict[str, Any]] = [
         {"prompt": "a red fox logo, flat vector", "seed": 101, "tags": [tag], "item_id": "fox"},
         {"prompt": "a lighthouse at dusk", "seed": 102, "num_images": 2, "tags": [tag]},
         {"prompt": "a café sign in Kyōto, 狐", "seed": 103, "tags": [tag], "aspect_ratio": "16x9"},
