@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import string
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,8 +383,12 @@ class LocalStack:
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
-        for runtime in self.runtimes.values():
-            runtime.close()
+        # All at once: each waits a moment for its environments' processes to exit.
+        closing = [threading.Thread(target=runtime.close) for runtime in self.runtimes.values()]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join()
         self.runtimes.clear()
         if self.emulator is not None:
             self.emulator.stop()

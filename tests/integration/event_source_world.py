@@ -6,7 +6,7 @@ the event) and behaves as each record asks:
 - SQS: the message body is a JSON object; `sleep` (seconds) delays the invocation, `raise` fails it,
   `report` lists the message in batchItemFailures, `bad_report` answers with an itemIdentifier that
   is in no batch, `hide_for` sets the message's visibility timeout (ChangeMessageVisibility) first,
-  `once` makes `report` apply to the first delivery only.
+  `once` makes `report` apply to the first delivery only (the log says when `hide_for` was done).
 - DynamoDB: the new image's `action` attribute: `raise` fails the invocation when the record is in
   the batch, `report_once` lists the record in batchItemFailures on its first delivery only.
 """
@@ -28,8 +28,6 @@ import json
 import os
 import time
 
-import boto3
-
 
 def _seen_before(key):
     marker = os.path.join(os.environ["MARKER_DIR"], key.replace("/", "_"))
@@ -50,11 +48,14 @@ def _queue_message(record, failures, context):
     if asks.get("raise"):
         raise RuntimeError("asked to fail")
     if "hide_for" in asks:
+        import boto3  # here: a cold start without it takes a fraction of a second
+
         sqs = boto3.client("sqs")
         url = sqs.get_queue_url(QueueName=record["eventSourceARN"].rsplit(":", 1)[-1])["QueueUrl"]
         sqs.change_message_visibility(
             QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=int(asks["hide_for"])
         )
+        context.hidden_at = time.time()
     if asks.get("bad_report"):
         failures.append({"itemIdentifier": "no-such-message"})
     elif asks.get("report") and not (asks.get("once") and _seen_before(record["messageId"])):
@@ -72,6 +73,7 @@ def _stream_record(record, failures, context):
 
 def handler(event, context):
     started = time.time()
+    context.hidden_at = None
     failures = []
     entry = {"function": context.function_name, "start": started, "pid": os.getpid(), "event": event}
     try:
@@ -85,6 +87,7 @@ def handler(event, context):
         raise
     finally:
         entry["end"] = time.time()
+        entry["hidden_at"] = context.hidden_at
         entry["failures"] = failures
         with open(os.environ["EVENT_LOG"], "a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\\n")

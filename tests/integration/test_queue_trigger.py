@@ -39,16 +39,19 @@ ConcurrencyQueue:
 PartialQueue:
   Type: AWS::SQS::Queue
   Properties:
-    VisibilityTimeout: 2
+    VisibilityTimeout: 1
     RedrivePolicy: {deadLetterTargetArn: !GetAtt DeadLetters.Arn, maxReceiveCount: 2}
 WholeQueue:
   Type: AWS::SQS::Queue
   Properties:
-    VisibilityTimeout: 2
+    VisibilityTimeout: 2  # the batching window and the function's timeout
     RedrivePolicy: {deadLetterTargetArn: !GetAtt WholeDeadLetters.Arn, maxReceiveCount: 2}
 VisibilityQueue:
   Type: AWS::SQS::Queue
-  Properties: {VisibilityTimeout: 5}
+  Properties: {VisibilityTimeout: 3}
+HideQueue:
+  Type: AWS::SQS::Queue
+  Properties: {VisibilityTimeout: 30}
 FilterQueue:
   Type: AWS::SQS::Queue
 PausedQueue:
@@ -76,18 +79,19 @@ PartialFunction:
   Type: AWS::Serverless::Function
   Properties:
     CodeUri: worker/
+    Timeout: 1  # at most the queue's VisibilityTimeout, as Lambda requires
     Events:
       Work:
         Type: SQS
         Properties:
           Queue: !GetAtt PartialQueue.Arn
           BatchSize: 5
-          MaximumBatchingWindowInSeconds: 1
           FunctionResponseTypes: [ReportBatchItemFailures]
 WholeFunction:
   Type: AWS::Serverless::Function
   Properties:
     CodeUri: worker/
+    Timeout: 1
     Events:
       Work:
         Type: SQS
@@ -101,6 +105,17 @@ VisibilityFunction:
         Type: SQS
         Properties:
           Queue: !GetAtt VisibilityQueue.Arn
+          BatchSize: 1
+          FunctionResponseTypes: [ReportBatchItemFailures]
+HideFunction:
+  Type: AWS::Serverless::Function
+  Properties:
+    CodeUri: worker/
+    Events:
+      Work:
+        Type: SQS
+        Properties:
+          Queue: !GetAtt HideQueue.Arn
           BatchSize: 1
           FunctionResponseTypes: [ReportBatchItemFailures]
 FilterFunction:
@@ -255,8 +270,8 @@ def test_batches_hold_at_most_batch_size_messages_gathered_over_the_window(
 def test_maximum_concurrency_caps_the_invocations_running_at_once(world: tuple[LocalStack, Path]) -> None:
     stack, directory = world
     tag = uuid.uuid4().hex
-    _send(stack, "ConcurrencyQueue", [{"tag": tag, "sleep": 0.8} for _ in range(6)])
-    wait_for(lambda: len(_records(directory, "ConcurrencyFunction", tag)) == 6, what="6 invocations")
+    _send(stack, "ConcurrencyQueue", [{"tag": tag, "sleep": 0.6} for _ in range(5)])
+    wait_for(lambda: len(_records(directory, "ConcurrencyFunction", tag)) == 5, what="5 invocations")
     spans = [
         (entry["start"], entry["end"])
         for entry in invocations(directory, "ConcurrencyFunction")
@@ -280,6 +295,7 @@ def test_a_reported_failure_comes_back_and_reaches_the_dead_letter_queue_while_t
         lambda: any(tag in message["Body"] for message in _drain(stack, "DeadLetters")),
         what="the failed message in the dead-letter queue",
     )
+    wait_for(lambda: len(_deliveries(directory, "PartialFunction", tag).get(poison, [])) >= 2)
     deliveries = _deliveries(directory, "PartialFunction", tag)
     assert {message: deliveries[message] for message in good} == {message: ["1"] for message in good}
     assert deliveries[poison] == ["1", "2"]  # maxReceiveCount 2: the third receive moves it
@@ -315,30 +331,48 @@ def test_without_partial_responses_an_error_fails_the_whole_batch(world: tuple[L
     assert {message["MessageId"] for message in dead} == set(sent)
 
 
-def test_a_failed_message_waits_for_its_visibility_timeout_which_the_function_may_shorten(
+def _second_delivery(directory: Path, function: str, tag: str) -> dict[str, Any] | None:
+    """The first receipt, the function's ChangeMessageVisibility and the second invocation of the
+    one message carrying `tag`, as epoch seconds."""
+    times: dict[str, Any] = {}
+    for entry in invocations(directory, function):
+        [record] = entry["event"]["Records"]
+        if tag not in record["body"]:
+            continue
+        times["first_receipt"] = int(record["attributes"]["ApproximateFirstReceiveTimestamp"]) / 1000
+        if record["attributes"]["ApproximateReceiveCount"] == "1":
+            times["hidden_at"] = entry["hidden_at"]
+        else:
+            times["again_at"] = entry["start"]
+    return times if "again_at" in times else None
+
+
+def test_a_failed_message_comes_back_after_the_queues_visibility_timeout(
     world: tuple[LocalStack, Path],
 ) -> None:
     stack, directory = world
     tag = uuid.uuid4().hex
-    [waits, hurries] = _send(
-        stack,
-        "VisibilityQueue",
-        [{"tag": tag, "report": 1, "once": 1}, {"tag": tag, "report": 1, "once": 1, "hide_for": 0}],
-    )
+    _send(stack, "VisibilityQueue", [{"tag": tag, "report": 1, "once": 1}])
     wait_for(
-        lambda: len(_deliveries(directory, "VisibilityFunction", tag).get(waits, [])) == 2,
-        what="the second delivery",
+        lambda: _second_delivery(directory, "VisibilityFunction", tag) is not None, what="the second delivery"
     )
-    # Seconds from a message's first receipt to the start of its second invocation.
-    back_after: dict[str, float] = {}
-    for entry in invocations(directory, "VisibilityFunction"):
-        for record in entry["event"]["Records"]:
-            if tag in record["body"] and record["attributes"]["ApproximateReceiveCount"] == "2":
-                first_receipt = int(record["attributes"]["ApproximateFirstReceiveTimestamp"]) / 1000
-                back_after[record["messageId"]] = entry["start"] - first_receipt
-    assert back_after[waits] >= 4.9  # the queue's VisibilityTimeout: 5 s
-    assert back_after[hurries] < 4  # set to 0 by the function: back well before
-    wait_for(lambda: _messages_left(stack, "VisibilityQueue") == 0, what="the deletions")
+    times = _second_delivery(directory, "VisibilityFunction", tag)
+    assert times is not None
+    assert times["again_at"] - times["first_receipt"] >= 2.9  # the queue's VisibilityTimeout: 3 s
+    wait_for(lambda: _messages_left(stack, "VisibilityQueue") == 0, what="the deletion")
+
+
+def test_the_function_may_shorten_a_failed_messages_visibility(world: tuple[LocalStack, Path]) -> None:
+    stack, directory = world
+    tag = uuid.uuid4().hex
+    _send(stack, "HideQueue", [{"tag": tag, "report": 1, "once": 1, "hide_for": 0}])
+    wait_for(lambda: _second_delivery(directory, "HideFunction", tag) is not None, what="the second delivery")
+    times = _second_delivery(directory, "HideFunction", tag)
+    assert times is not None
+    # Back as soon as the function made it visible, long before the queue's 30 s.
+    assert times["again_at"] - times["hidden_at"] < 1.5
+    assert times["again_at"] - times["first_receipt"] < 10
+    wait_for(lambda: _messages_left(stack, "HideQueue") == 0, what="the deletion")
 
 
 def test_messages_the_filter_does_not_match_are_deleted_unseen(world: tuple[LocalStack, Path]) -> None:
