@@ -326,6 +326,25 @@ def test_generate_requests_are_counted(emulator: RunningEmulator) -> None:
     assert seen() == before + 2
 
 
+def test_429s_are_counted_whatever_their_cause(emulator: RunningEmulator) -> None:
+    def health() -> dict[str, int]:
+        answer: dict[str, int] = requests.get(f"{emulator.url}/_emulator/health", timeout=10).json()
+        return answer
+
+    before = health()
+    set_faults(emulator, inflight_limit=4, latency_seconds=0.5)
+    statuses = sorted(response.status_code for response in _concurrently(emulator, 3, 3))
+    assert statuses == [200, 429]  # the in-flight limit refuses one
+    set_faults(emulator, fail_next=[{"status": 429}, {"status": 503}])
+    assert generate(emulator).status_code == 429  # scripted
+    assert generate(emulator).status_code == 503  # not a 429: not counted
+    assert generate(emulator).status_code == 200
+    after = health()
+    assert after["rate_limited_requests"] == before["rate_limited_requests"] + 2
+    assert after["generate_requests"] == before["generate_requests"] + 5
+    assert after["inflight_images"] == 0
+
+
 def _two_image_urls(emulator: RunningEmulator) -> list[str]:
     response = generate(emulator, num_images=2)
     assert response.status_code == 200, response.text

@@ -82,6 +82,7 @@ class EmulatorState:
         self.log_lock = threading.Lock()
         self.url = ""
         self.generate_requests = 0  # every request to a generate route, answered or refused
+        self.rate_limited_requests = 0  # generate requests answered 429 (in-flight limit or scripted)
         # (image id, position of the rule in image_faults) → downloads that rule has failed so far.
         self.image_fault_uses: dict[tuple[str, int], int] = {}
 
@@ -92,6 +93,10 @@ class EmulatorState:
     def count_generate_request(self) -> None:
         with self.lock:
             self.generate_requests += 1
+
+    def count_rate_limited(self) -> None:
+        with self.lock:
+            self.rate_limited_requests += 1
 
     def take_image_fault(self, image_id: str, index: int) -> dict[str, Any] | None:
         """The first image_faults rule for this image's index with failures left, now used once."""
@@ -290,9 +295,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, self.state.reset_faults())
         elif path == HEALTH_PATH:
             with self.state.lock:
-                requests_seen = self.state.generate_requests
+                counts = {
+                    "generate_requests": self.state.generate_requests,
+                    "rate_limited_requests": self.state.rate_limited_requests,
+                }
             health = {"status": "ok", "inflight_images": self.state.inflight.in_use}
-            self._send_json(200, health | {"generate_requests": requests_seen})
+            self._send_json(200, health | counts)
         else:
             self._generate(path)
 
@@ -372,6 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = scripted["status"]
             message = _SCRIPTED_ERRORS.get(status, "Emulated failure.")
             default = _INFLIGHT_BODY if status == 429 else {"error": message}
+            if status == 429:
+                state.count_rate_limited()
             self._send_checked(path, status, scripted.get("body", default))
             return
         if settings.error_rate_5xx and secrets.SystemRandom().random() < settings.error_rate_5xx:
@@ -382,6 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_checked(path, 422, {"error": _SAFETY_ERROR})
             return
         if not state.inflight.try_acquire(request.num_images, settings.inflight_limit):
+            state.count_rate_limited()
             self._send_checked(path, 429, _INFLIGHT_BODY)
             return
         try:
