@@ -15,10 +15,17 @@ from ideogram_assets.ideogram.spec_values import MAX_IMAGES, MAX_SEED
 from ideogram_assets_cli import __version__
 from ideogram_assets_cli.errors import CliError
 from ideogram_assets_cli.exit_codes import ExitCode, exit_code_for_status, exit_codes_help
-from ideogram_assets_cli.generation_body import GenerateOptions, generation_body, new_idempotency_key
+from ideogram_assets_cli.generation_body import (
+    DuplicatePolicy,
+    GenerateOptions,
+    generation_body,
+    new_idempotency_key,
+)
 from ideogram_assets_cli.output import Output
 from ideogram_assets_cli.render import generations_table, record_panel
+from ideogram_assets_cli.render_outcome import reused_note
 from ideogram_assets_cli.render_retention import report_view, retention_panel, summary_view
+from ideogram_assets_cli.retry_safety import conflict_exit_code, existing_ids, retry_hints
 from ideogram_assets_cli.target import API_ENV, ENDPOINTS_ENV, resolve_target
 
 if TYPE_CHECKING:
@@ -116,6 +123,14 @@ DryRunOption = Annotated[
     typer.Option("--dry-run", help="Change nothing: report what a run would do."),
 ]
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The generation's id (32 hex characters).")]
+IdempotencyKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="KEY",
+        help="Makes a retry safe: the same key and body within 24 h get the first answer, never a "
+        "second generation (default: a new key for each run, printed when a retry may be needed).",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -174,7 +189,11 @@ def _api_error(reply: ApiReply, code: ExitCode) -> CliError:
     message = reply.message or "no message"
     retry_after = reply.headers.get("retry-after")
     hint = f"retry in {retry_after} s" if retry_after else None
-    return CliError(f"{message} (HTTP {reply.status})", code, details=reply.field_errors, hint=hint)
+    existing = existing_ids(reply)  # on_duplicate=reject: the stored images that refused it
+    if existing:
+        hint = "--on-duplicate reuse returns them; --on-duplicate generate makes new images"
+    details = [*reply.field_errors, *(f"existing: {generation_id}" for generation_id in existing)]
+    return CliError(f"{message} (HTTP {reply.status})", code, details=details, hint=hint)
 
 
 def _finish(
@@ -232,14 +251,17 @@ def generate(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", metavar="TAG", help="A tag for the records (repeatable).")
     ] = None,
-    idempotency_key: Annotated[
-        str | None,
-        typer.Option(
-            metavar="KEY",
-            help="Makes a retry safe: the same key and body within 24 h get the first answer, never a "
-            "second generation (default: a new key for each run, printed when a retry may be needed).",
+    on_duplicate: Annotated[
+        DuplicatePolicy | None,
+        _choice_option(
+            "--on-duplicate",
+            DuplicatePolicy,
+            "When images of the same prompt and parameters are stored already: generate new ones "
+            "(the API's default), reuse the stored ones (nothing generated), or reject the request "
+            "(exit 2, naming them).",
         ),
     ] = None,
+    idempotency_key: IdempotencyKeyOption = None,
     as_json: JsonOption = False,
     api: ApiOption = None,
     endpoints: EndpointsOption = None,
@@ -262,32 +284,26 @@ def generate(
         negative_prompt=negative_prompt,
         color_palette=color_palette,
         tags=tag or [],
+        on_duplicate=on_duplicate,
     )
+
+    def show_generated(body: Any) -> None:
+        output.show(generations_table(body, output.out.width))
+        if body.get("reused"):
+            output.show(reused_note(body))
 
     def action() -> ExitCode:
         client = _client(api, endpoints, profile, region, timeout)
         key = idempotency_key or new_idempotency_key()
         count = options.num_images or 1
-        try:
+        # The request may go through (and be billed) although no answer comes back: the same key
+        # never pays twice.
+        with retry_hints(key, "generation"):
             with output.waiting(f"generating {count} image{'s' if count > 1 else ''} and storing them"):
                 reply = client.request(
                     "POST", "/generations", body=generation_body(options), headers={"Idempotency-Key": key}
                 )
-            code = _finish(output, reply, lambda body: output.show(generations_table(body, output.out.width)))
-        except CliError as error:
-            if error.code is ExitCode.UNAVAILABLE:
-                # The request may have gone through (and been billed): the same key never pays twice.
-                error.hint = (
-                    f"{error.hint or 'retry'} with --idempotency-key {key}: "
-                    "the same request is never generated twice"
-                )
-            raise
-        except KeyboardInterrupt:
-            raise CliError(
-                "interrupted while waiting for the API; the generation may still complete",
-                ExitCode.INTERRUPTED,
-                hint=f"to get its result without generating again: --idempotency-key {key}",
-            ) from None
+            code = _finish(output, reply, show_generated, conflict=conflict_exit_code(reply))
         if code is ExitCode.PARTIAL:
             output.warn(
                 "some images are not stored yet; their records keep Ideogram's URL for reconciliation"
@@ -590,6 +606,7 @@ from ideogram_assets_cli import commands_curate  # noqa: E402, F401  (tag, star,
 from ideogram_assets_cli import commands_report  # noqa: E402, F401  (report, export)
 from ideogram_assets_cli import commands_pull  # noqa: E402, F401  (pull)
 from ideogram_assets_cli import commands_batch  # noqa: E402, F401  (batch)
+from ideogram_assets_cli import commands_reproduce  # noqa: E402, F401  (reproduce)
 # isort: on
 
 

@@ -21,8 +21,9 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.UNEXPECTED: "an answer the command could not read, or an error of the command itself",
     ExitCode.BAD_INPUT: (
         "bad input: a usage error, or the API refused the request (400, 422; 409 when the record's "
-        "state does not allow a retention change or a curation), or the retention function refused the "
-        "task, or a file to write exists (without --force)"
+        "state does not allow a retention change or a curation, when generate --on-duplicate reject "
+        "found the same images stored, or when a record cannot be reproduced), or the retention "
+        "function refused the task, or a file to write exists (without --force)"
     ),
     ExitCode.PARTIAL: (
         "partial result: generated, but some image is not stored yet (202), or a retention task "
@@ -36,7 +37,8 @@ MEANINGS: dict[ExitCode, str] = {
     ),
     ExitCode.NOT_FOUND: "not found (404)",
     ExitCode.UNAVAILABLE: (
-        "unavailable: Ideogram, storage, the API or the retention function failed or is busy (409, "
+        "unavailable: Ideogram, storage, the API or the retention function failed or is busy (409 "
+        "with Retry-After: the same request still running, "
         "429, 5xx, a function error), or could not be reached in time, or a download did not match "
         "its record, or an export failed; retrying later may succeed"
     ),

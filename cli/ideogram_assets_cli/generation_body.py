@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from ideogram_assets.ideogram import ColorPalettePreset, MagicPrompt, ModelVersion, RenderingSpeed, StyleType
+
+
+class DuplicatePolicy(StrEnum):
+    """on_duplicate: what the API does when the same prompt and parameters are stored already."""
+
+    GENERATE = "generate"
+    REUSE = "reuse"
+    REJECT = "reject"
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class GenerateOptions:
     negative_prompt: str | None = None
     color_palette: ColorPalettePreset | None = None
     tags: list[str] = field(default_factory=list)
+    on_duplicate: DuplicatePolicy | None = None
 
 
 def generation_body(options: GenerateOptions) -> dict[str, Any]:
@@ -43,6 +52,7 @@ def generation_body(options: GenerateOptions) -> dict[str, Any]:
         "seed": options.seed,
         "num_images": options.num_images,
         "color_palette": options.color_palette,
+        "on_duplicate": options.on_duplicate,
     }
     for name, value in chosen.items():
         if value is not None:
