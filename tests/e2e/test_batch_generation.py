@@ -7,7 +7,6 @@ redelivered message and the duplicate policy are checked by what reaches the emu
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ import requests
 
 from local_stack.stack import LocalStack
 from tests.e2e._helpers import assert_stored_as_recorded, ideogram_calls, record
-from tests.e2e.test_batches import _auth, _tag, completed, get_batch, post_batch, table_items
+from tests.e2e.test_batches import _auth, _tag, completed, get_batch, post_batch, queue_drained, table_items
 
 pytestmark = pytest.mark.usefixtures("faults_cleared")
 
@@ -27,6 +26,7 @@ def test_a_batch_ends_with_every_item_done_and_its_images_stored(stack: LocalSta
         {"prompt": "a lighthouse at dusk", "seed": 102, "num_images": 2, "tags": [tag]},
         {"prompt": "a café sign in Kyōto, 狐", "seed": 103, "tags": [tag], "aspect_ratio": "16x9"},
     ]
+    queue_drained(stack)
     calls_before = ideogram_calls(stack)
     accepted = post_batch(stack, {"items": items})
     assert accepted.status_code == 202, accepted.text
@@ -67,6 +67,7 @@ def test_a_redelivered_item_is_never_generated_twice(stack: LocalStack) -> None:
     batch_id = accepted.json()["batchId"]
     first = completed(stack, batch_id)
     [done] = first["results"]
+    queue_drained(stack)
     calls_before = ideogram_calls(stack)
 
     # The message again, as SQS may deliver it more than once: the same body and attributes.
@@ -80,13 +81,7 @@ def test_a_redelivered_item_is_never_generated_twice(stack: LocalStack) -> None:
             "batchItem": {"DataType": "String", "StringValue": "1"},
         },
     )
-    deadline = time.monotonic() + 60
-    while stack.aws.client("sqs").get_queue_attributes(
-        QueueUrl=queue,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"] != {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}:
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    queue_drained(stack)
     again = get_batch(stack, batch_id).json()
     assert again["results"] == [done]
     assert ideogram_calls(stack) == calls_before
@@ -97,6 +92,7 @@ def test_the_batchs_duplicate_policy_reuses_or_rejects_stored_images(stack: Loca
     original = {"prompt": f"a paper crane, {tag}", "seed": 55, "tags": [tag]}
     first = completed(stack, post_batch(stack, {"items": [original]}).json()["batchId"])
     [stored_id] = first["results"][0]["generationIds"]
+    queue_drained(stack)
     calls_before = ideogram_calls(stack)
 
     body = {
