@@ -19,7 +19,6 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from local_stack.queue_poller import sqs_record
 from local_stack.stack import LocalStack
 from local_stack.template import PROJECT_ROOT
 from tests.e2e._helpers import generate
@@ -222,31 +221,76 @@ def _entries(stack: LocalStack, name: str) -> list[dict[str, Any]]:
     return entries
 
 
+def _until(condition: Any, what: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        time.sleep(0.5)
+
+
+def _queue_empty(stack: LocalStack) -> bool:
+    """No message waiting, in flight or delayed: the ingest has finished with every one it took."""
+    url = stack.endpoints()["queues"]["GenerationRequestsQueue"]["url"]
+    counts = stack.aws.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return all(int(count) == 0 for count in counts.values())
+
+
+def _for_a_stored_original(stack: LocalStack, entry: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A ReproductionRequested entry for an original this stack holds (the example's names none)."""
+    original = generate(stack, prompt=f"a glass marble {uuid.uuid4().hex[:8]}", magic_prompt="OFF")
+    assert original.status_code == 201, original.text
+    parent_id: str = original.json()["generations"][0]["id"]
+    detail = {"generation_id": parent_id, "client_request_id": f"dam-{uuid.uuid4().hex}"}
+    return {**entry, "Detail": json.dumps(detail)}, parent_id
+
+
 @pytest.mark.parametrize("name", sorted(path.name for path in (EVENTS / "upstream").glob("*.json")))
-def test_upstream_examples_reach_the_bus_as_schema_valid_requests(
+def test_upstream_examples_are_generated_through_the_bus_and_the_queue(
     stack: LocalStack, subscribe: Any, name: str
 ) -> None:
-    entries = _entries(stack, name)
-    sources = sorted({entry["Source"] for entry in entries})
+    entries, parents = [], []
+    for entry in _entries(stack, name):
+        if entry["DetailType"] == "ReproductionRequested":
+            entry, parent_id = _for_a_stored_original(stack, entry)
+            parents.append(parent_id)
+        entries.append(entry)
+    # Sees the requests as the GenerationRequestedRule does (it matches on detail-type alone).
     subscriber = subscribe(
-        {"source": sources, "detail-type": ["GenerationRequested", "ReproductionRequested"]}
+        {
+            "source": sorted({entry["Source"] for entry in entries}),
+            "detail-type": ["GenerationRequested", "ReproductionRequested"],
+        }
     )
     reply = stack.aws.client("events").put_events(Entries=entries)
     assert reply["FailedEntryCount"] == 0, reply
-    messages = subscriber.messages(expected=len(entries))
-    delivered = sorted((json.loads(message["Body"]) for message in messages), key=lambda e: json.dumps(e))
-    expected = sorted((json.loads(entry["Detail"]) for entry in entries), key=json.dumps)
-    assert sorted((event["detail"] for event in delivered), key=json.dumps) == expected
+
+    delivered = [json.loads(message["Body"]) for message in subscriber.messages(expected=len(entries))]
+    assert sorted((event["detail"] for event in delivered), key=json.dumps) == sorted(
+        (json.loads(entry["Detail"]) for entry in entries), key=json.dumps
+    )
     for event in delivered:
         assert _schema_validator(event["detail-type"]).is_valid(event["detail"])
-    if all(event["detail-type"] == "GenerationRequested" for event in delivered):
-        # As the GenerationRequestedRule delivers them to the requests queue: the ingest takes them.
-        region = stack.options.region
-        records = [sqs_record(message, subscriber.queue_arn, region) for message in messages]
-        assert _ingest(stack, {"Records": records}) == []
-        for event in delivered:
-            # Stored now, or before by another delivery of the same client_request_id (the
-            # IngestFunction sample is this very event as the rule delivers it): generated once.
-            stored = _records_where(stack, "prompt", event["detail"]["prompt"])
-            assert {record["status"]["S"] for record in stored} == {"STORED"}, event
-            assert len(stored) == event["detail"].get("num_images", 1), event
+
+    # The stack's own rule, queue and event source mapping generate them.
+    requests = [event["detail"] for event in delivered if event["detail-type"] == "GenerationRequested"]
+    for detail in requests:
+        _until(lambda detail=detail: _records_where(stack, "prompt", detail["prompt"]), f"{detail}")
+    for parent_id in parents:
+        _until(lambda parent_id=parent_id: _records_where(stack, "parentId", parent_id), parent_id)
+    _until(lambda: _queue_empty(stack), "the requests queue drained")
+    for detail in requests:
+        # Stored once, whichever delivery of its client_request_id came first (the IngestFunction
+        # sample is this very event as the rule delivers it).
+        stored = _records_where(stack, "prompt", detail["prompt"])
+        assert {record["status"]["S"] for record in stored} == {"STORED"}, detail
+        assert len(stored) == detail.get("num_images", 1), detail
+    for parent_id in parents:
+        [child] = _records_where(stack, "parentId", parent_id)
+        assert (child["source"]["S"], child["status"]["S"]) == ("reproduce", "STORED")
