@@ -219,7 +219,7 @@ def test_a_429_storm_is_absorbed_with_no_failed_request(stack: LocalStack) -> No
 
 def test_reject_and_reuse_on_the_queue(stack: LocalStack) -> None:
     tag = f"policy-{uuid.uuid4().hex[:10]}"
-    body = {"prompt": f"a tin robot {tag}", "seed": 5, "magic_prompt": "OFF", "tags": [tag]}
+    body: dict[str, Any] = {"prompt": f"a tin robot {tag}", "seed": 5, "magic_prompt": "OFF", "tags": [tag]}
     first = generate(stack, **body)
     assert first.status_code == 201
     calls = ideogram_calls(stack)

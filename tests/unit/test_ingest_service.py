@@ -351,12 +351,6 @@ def test_a_poison_message_comes_back_at_once_without_generating() -> None:
     assert run.sqs.visibility_changes == [visibility(0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a batch item whose body cannot be read is never reported to its batch: the message "
-    "attributes name the batch and item, but Ingest.process only reports when read_message succeeded "
-    "(work is None), so the item stays QUEUED after the message reaches the dead-letter queue",
-)
 def test_a_poison_batch_item_is_reported_failed_to_its_batch() -> None:
     run = world()
 
@@ -481,11 +475,6 @@ def test_a_failed_visibility_change_when_not_started_still_raises(log_output: io
     assert any(line["message"] == "visibility not changed" for line in log_lines(log_output))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logger.append_keys in Ingest.process outlives the message: the next message of the same "
-    "batch that cannot be read logs its failure under the previous message's correlation_id and batch_id",
-)
 def test_a_message_logs_under_its_own_correlation_only(log_output: io.StringIO) -> None:
     run = world()
     run.ingest.process(batch_item("fox"), FakeBudget())

@@ -153,13 +153,6 @@ def test_items_other_than_records_are_not_announced(item: dict[str, Any]) -> Non
     assert changed_status(change(item)) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an export job (PK=EXPORT#<id>, SK=META, status RUNNING -> FAILED) lives in the same table and "
-    "passes both the stream's FilterCriteria and changed_status (which checks SK=META, not PK=GEN#); "
-    "announcement() then raises a ValidationError (no requestId, promptHash, source), so the publish "
-    "function fails that stream record on every retry until it goes to the PublishDeadLetterQueue",
-)
 def test_an_export_job_that_failed_is_not_announced() -> None:
     job = {
         "PK": {"S": "EXPORT#0f3c2b1a"},

@@ -62,7 +62,14 @@ def test_a_prompt_never_expanded_is_sent_as_it_was() -> None:
 
 def test_optional_parameters_left_unset_stay_unset() -> None:
     spec = reproduction_spec(
-        original(negative_prompt=None, style_type=None, resolution=None, aspect_ratio=None, model="V_2")
+        original(
+            negative_prompt=None,
+            style_type=None,
+            resolution=None,
+            aspect_ratio=None,
+            model="V_2",
+            rendering_speed="TURBO",
+        )
     )
 
     assert (spec.negative_prompt, spec.style_type, spec.resolution, spec.aspect_ratio) == (None,) * 4
@@ -162,13 +169,6 @@ def test_a_stored_value_the_spec_no_longer_takes_cannot_be_reproduced(
     assert reason in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reproduction_spec checks the stored values only one by one (GenerationSpec); a combination "
-    "the model refuses (style RENDER_3D with V_3) passes, and the reproduction then fails in "
-    "generate_params with IdeogramRequestError (HTTP 422 'invalid image generation parameters' naming "
-    "the body, though the caller sent none) instead of CannotReproduce (409) with the reason",
-)
 def test_a_stored_combination_the_model_refuses_cannot_be_reproduced() -> None:
     with pytest.raises(CannotReproduce, match="RENDER_3D"):
         reproduction_spec(original(style_type="RENDER_3D"))

@@ -35,7 +35,12 @@ def changed_status(stream_record: dict[str, Any]) -> GenerationRecord | None:
     """The record, if this change moved it to an announced status (not a repeat of its status)."""
     change = stream_record.get("dynamodb", {})
     new = change.get("NewImage")
-    if not new or new.get("SK", {}).get("S") != "META":
+    # Other items of the table (export jobs, batches, index items, counters) are not records.
+    if (
+        not new
+        or not str(new.get("PK", {}).get("S", "")).startswith("GEN#")
+        or new.get("SK", {}).get("S") != "META"
+    ):
         return None
     status = new.get("status", {}).get("S")
     before = (change.get("OldImage") or {}).get("status", {}).get("S")

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from ideogram_assets.generation.errors import CannotReproduce
 from ideogram_assets.generation.spec import GenerationSpec
+from ideogram_assets.ideogram import IdeogramRequestError
+from ideogram_assets.ideogram.operations.generate import generate_params
 from ideogram_assets.records.index_items import MAX_TAGS
 
 if TYPE_CHECKING:
@@ -44,10 +46,16 @@ def reproduction_spec(record: GenerationRecord) -> GenerationSpec:
     elif record.aspect_ratio:
         wanted["aspect_ratio"] = record.aspect_ratio
     try:
-        return GenerationSpec.model_validate(
+        spec = GenerationSpec.model_validate(
             {name: value for name, value in wanted.items() if value is not None}
         )
+        generate_params(spec)  # what the model cannot take together (a style it lacks, say)
     except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the record"
         raise CannotReproduce(
-            f"generation {record.id} cannot be asked for again: {error.errors()[0]['msg']}"
+            f"generation {record.id} cannot be asked for again: {where}: {first['msg']}"
         ) from None
+    except IdeogramRequestError as error:
+        raise CannotReproduce(f"generation {record.id} cannot be asked for again: {error}") from None
+    return spec

@@ -46,6 +46,11 @@ def _attribute(record: dict[str, Any], name: str) -> str | None:
     return str(found) if found else None
 
 
+def batch_of(record: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The batch and item a message belongs to (None, None: not a batch item)."""
+    return _attribute(record, BATCH_ID_ATTRIBUTE), _attribute(record, BATCH_ITEM_ATTRIBUTE)
+
+
 def _problems(error: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}" for item in error.errors()
@@ -78,7 +83,7 @@ def read_message(record: dict[str, Any]) -> Work:
             raise PoisonMessage(f"detail-type {kind!r} is not a request this service takes")
     except ValidationError as error:
         raise PoisonMessage(f"not a valid {kind}: {_problems(error)}") from None
-    batch_id = _attribute(record, BATCH_ID_ATTRIBUTE)
+    batch_id, batch_item = batch_of(record)
     key = request.client_request_id or fallback_key
     return Work(
         request=request,
@@ -86,5 +91,5 @@ def read_message(record: dict[str, Any]) -> Work:
         correlation_id=batch_id or (body.get("id") if detail is not body else None) or key,
         source="batch" if batch_id else "event",
         batch_id=batch_id,
-        batch_item=_attribute(record, BATCH_ITEM_ATTRIBUTE),
+        batch_item=batch_item,
     )

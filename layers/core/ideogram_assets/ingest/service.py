@@ -25,8 +25,13 @@ from ideogram_assets.events.requests import GenerationRequested
 from ideogram_assets.generation.errors import CannotReproduce, DuplicateGeneration
 from ideogram_assets.generation.origin import Origin
 from ideogram_assets.idempotency import Budget, IdempotencyKeyReused, InvalidIdempotencyKey
-from ideogram_assets.ideogram import IdeogramRejected, IdeogramRequestError
-from ideogram_assets.ingest.messages import PoisonMessage, Work, read_message
+from ideogram_assets.ideogram import (
+    IdeogramProtocolError,
+    IdeogramRejected,
+    IdeogramRequestError,
+    IdeogramUnavailable,
+)
+from ideogram_assets.ingest.messages import PoisonMessage, Work, batch_of, read_message
 from ideogram_assets.observability import logger, metrics
 from ideogram_assets.records.errors import GenerationNotFound
 
@@ -73,6 +78,15 @@ class IngestQueue:
     max_receives: int
 
 
+def maybe_billed(error: Exception) -> bool:
+    """Ideogram may have generated (and billed) the images though no answer could be read: trying
+    again could pay twice. The records stay FAILED as the trace of that cost; the message goes to
+    the dead-letter queue for a person to decide."""
+    return isinstance(error, IdeogramProtocolError) or (
+        isinstance(error, IdeogramUnavailable) and error.timed_out
+    )
+
+
 def backoff_seconds(receive_count: int, jitter: Callable[[], float] = random.random) -> int:
     """1, 2, 4, ... seconds (with up to a second of jitter), at most 5 minutes."""
     delay: int = 2 ** max(receive_count - 1, 0) + round(jitter())
@@ -95,6 +109,8 @@ class Ingest:
 
     def process(self, record: dict[str, Any], budget: Budget) -> None:
         """Runs one SQS record's request; raises MessageFailed to send it back to the queue."""
+        # Keys of the previous message of the batch must not label this one's logs.
+        logger.remove_keys(["correlation_id", "batch_id", "request_id"])
         receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         if budget.get_remaining_time_in_millis() / 1000 < START_MARGIN_SECONDS:
             self._come_back(record, 0)
@@ -110,9 +126,12 @@ class Ingest:
         except REFUSALS as refused:
             self._failed(record, work, refused, receives, permanent=True)
         except Exception as error:  # any other failure may pass: try again later
-            self._failed(record, work, error, receives, permanent=False)
+            self._failed(record, work, error, receives, permanent=maybe_billed(error))
         else:
-            self._done(work, outcome)
+            try:
+                self._done(work, outcome)
+            except Exception as error:  # the batch store: the replay of this key records it next time
+                self._failed(record, work, error, receives, permanent=False)
 
     def _run(self, work: Work, budget: Budget) -> Outcome:
         request = work.request
@@ -164,9 +183,14 @@ class Ingest:
         log = logger.error if last else logger.warning
         log("request not ingested", reason=reason, receives=receives, permanent=permanent, last_try=last)
         metrics.add_metric(name="IngestFailures", unit=MetricUnit.Count, value=1)
-        if work is not None and work.batch_id and work.batch_item:
-            self._batches.item_failed(work.batch_id, work.batch_item, reason=reason, final=last)
         self._come_back(record, 0 if permanent else backoff_seconds(receives, self._jitter))
+        # From the message itself: an unreadable body still names its batch item.
+        batch_id, batch_item = batch_of(record)
+        if batch_id and batch_item:
+            try:
+                self._batches.item_failed(batch_id, batch_item, reason=reason, final=last)
+            except Exception as unrecorded:  # the message comes back anyway; its next end is recorded
+                logger.warning("batch item's failure not recorded", error=type(unrecorded).__name__)
         raise MessageFailed(reason) from error
 
     def _come_back(self, record: dict[str, Any], seconds: int) -> None:
