@@ -151,6 +151,12 @@ class Where:
             cwd=Path.cwd(),
         )
 
+    def client(self, timeout: float) -> ApiClient:
+        # requests and botocore's signer load only when a command calls the API: --help stays quick.
+        from ideogram_assets_cli.api_client import ApiClient
+
+        return ApiClient(self.target(), timeout_seconds=timeout)
+
 
 def _choice_option(name: str, choices: type[StrEnum], help_text: str) -> Any:
     """An option taking one of an API enum's values, in any case; help lists them as the API spells them."""
@@ -176,13 +182,7 @@ def _run(output: Output, action: Callable[[], ExitCode]) -> None:
 def _client(
     api: str | None, endpoints: Path | None, profile: str | None, region: str | None, timeout: float
 ) -> ApiClient:
-    # requests and botocore's signer load only when a command calls the API: --help stays quick.
-    from ideogram_assets_cli.api_client import ApiClient
-
-    target = resolve_target(
-        api_url=api, endpoints_file=endpoints, profile=profile, region=region, cwd=Path.cwd()
-    )
-    return ApiClient(target, timeout_seconds=timeout)
+    return Where(api, endpoints, profile, region).client(timeout)
 
 
 def _api_error(reply: ApiReply, code: ExitCode) -> CliError:
@@ -351,27 +351,35 @@ class UnpinnedClass(StrEnum):
     SHORT = "short"
 
 
-def _change_retention(
+def _patch_record(
     output: Output,
     generation_id: str,
-    change: dict[str, Any],
+    change: Callable[[], dict[str, Any]],
     where: Where,
     timeout: float,
+    panel: Callable[[Any], RenderableType],
 ) -> None:
-    """PATCH /generations/{id}, then the record's class, hold and expiry (or the API's JSON body)."""
+    """PATCH /generations/{id} with the body `change` makes, then `panel` of the record (or the
+    API's JSON body). A CliError from `change` (a bad +/- list) is reported like the API's own."""
 
     def action() -> ExitCode:
         from ideogram_assets_cli.api_client import path_segment
 
-        client = _client(where.api, where.endpoints, where.profile, where.region, timeout)
-        reply = client.request("PATCH", f"/generations/{path_segment(generation_id)}", body=change)
-        # PATCH's 409: the record's state allows no such change (an UNSAFE or LOST record has no
-        # image to keep); asking again will not help, so it is the caller's to fix.
-        return _finish(
-            output, reply, lambda body: output.show(retention_panel(body)), conflict=ExitCode.BAD_INPUT
-        )
+        body = change()
+        client = where.client(timeout)
+        reply = client.request("PATCH", f"/generations/{path_segment(generation_id)}", body=body)
+        # PATCH's 409: the record's state allows no such change (it changed meanwhile, or an UNSAFE
+        # or LOST record has no image to keep); asking again will not help, so it is the caller's to fix.
+        return _finish(output, reply, lambda body: output.show(panel(body)), conflict=ExitCode.BAD_INPUT)
 
     _run(output, action)
+
+
+def _change_retention(
+    output: Output, generation_id: str, change: dict[str, Any], where: Where, timeout: float
+) -> None:
+    """PATCH /generations/{id}, then the record's class, hold and expiry."""
+    _patch_record(output, generation_id, lambda: change, where, timeout, retention_panel)
 
 
 @app.command(epilog=EXIT_CODES_HELP)

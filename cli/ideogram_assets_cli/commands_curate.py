@@ -17,12 +17,9 @@ from ideogram_assets_cli.app import (
     RegionOption,
     TimeoutOption,
     Where,
-    _client,
-    _finish,
-    _run,
+    _patch_record,
     app,
 )
-from ideogram_assets_cli.exit_codes import ExitCode
 from ideogram_assets_cli.output import Output
 from ideogram_assets_cli.render_search import curation_panel
 from ideogram_assets_cli.tag_changes import parse_tag_changes
@@ -38,20 +35,7 @@ def curate(
     timeout: float,
 ) -> None:
     """PATCH /generations/{id} with the body `change` makes, then the record's tags, star and note."""
-
-    def action() -> ExitCode:
-        from ideogram_assets_cli.api_client import path_segment
-
-        body = change()  # a CliError here (a bad +/- list) is reported like the API's own
-        client = _client(where.api, where.endpoints, where.profile, where.region, timeout)
-        reply = client.request("PATCH", f"/generations/{path_segment(generation_id)}", body=body)
-        # A 409 here is the record's state (it changed meanwhile, or is not curatable): asking
-        # again the same way will not help.
-        return _finish(
-            output, reply, lambda body: output.show(curation_panel(body)), conflict=ExitCode.BAD_INPUT
-        )
-
-    _run(output, action)
+    _patch_record(output, generation_id, change, where, timeout, curation_panel)
 
 
 # `-old` is a tag to remove, not an option: unknown options pass through as arguments. The command
