@@ -217,6 +217,30 @@ def _finish(
     return code
 
 
+def _post_generation(
+    output: Output,
+    client: ApiClient,
+    path: str,
+    *,
+    body: dict[str, Any] | None,
+    key: str,
+    what: str,
+    doing: str,
+    show: Callable[[Any], None],
+    not_stored: str,
+) -> ExitCode:
+    """POST a request that generates (and bills) images under an Idempotency-Key, then shows them.
+    The request may go through although no answer comes back: the hints say how to retry with the
+    same key, which never pays twice. `not_stored`: the warning when some image is not stored yet."""
+    with retry_hints(key, what):
+        with output.waiting(doing):
+            reply = client.request("POST", path, body=body, headers={"Idempotency-Key": key})
+        code = _finish(output, reply, show, conflict=conflict_exit_code(reply))
+    if code is ExitCode.PARTIAL:
+        output.warn(not_stored)
+    return code
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def generate(
     prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="What to generate.", show_default=False)],
@@ -293,22 +317,18 @@ def generate(
             output.show(reused_note(body))
 
     def action() -> ExitCode:
-        client = _client(api, endpoints, profile, region, timeout)
-        key = idempotency_key or new_idempotency_key()
         count = options.num_images or 1
-        # The request may go through (and be billed) although no answer comes back: the same key
-        # never pays twice.
-        with retry_hints(key, "generation"):
-            with output.waiting(f"generating {count} image{'s' if count > 1 else ''} and storing them"):
-                reply = client.request(
-                    "POST", "/generations", body=generation_body(options), headers={"Idempotency-Key": key}
-                )
-            code = _finish(output, reply, show_generated, conflict=conflict_exit_code(reply))
-        if code is ExitCode.PARTIAL:
-            output.warn(
-                "some images are not stored yet; their records keep Ideogram's URL for reconciliation"
-            )
-        return code
+        return _post_generation(
+            output,
+            _client(api, endpoints, profile, region, timeout),
+            "/generations",
+            body=generation_body(options),
+            key=idempotency_key or new_idempotency_key(),
+            what="generation",
+            doing=f"generating {count} image{'s' if count > 1 else ''} and storing them",
+            show=show_generated,
+            not_stored="some images are not stored yet; their records keep Ideogram's URL for reconciliation",
+        )
 
     _run(output, action)
 

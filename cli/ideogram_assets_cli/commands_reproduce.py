@@ -15,7 +15,7 @@ from ideogram_assets_cli.app import (
     RegionOption,
     TimeoutOption,
     _client,
-    _finish,
+    _post_generation,
     _run,
     app,
 )
@@ -24,7 +24,6 @@ from ideogram_assets_cli.generation_body import new_idempotency_key
 from ideogram_assets_cli.output import Output
 from ideogram_assets_cli.render import generations_table
 from ideogram_assets_cli.render_outcome import match_lines
-from ideogram_assets_cli.retry_safety import conflict_exit_code, retry_hints
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -55,18 +54,16 @@ def reproduce(
     def action() -> ExitCode:
         from ideogram_assets_cli.api_client import path_segment
 
-        client = _client(api, endpoints, profile, region, timeout)
-        key = idempotency_key or new_idempotency_key()
-        with retry_hints(key, "reproduction"):
-            with output.waiting(f"reproducing {generation_id} and storing it"):
-                reply = client.request(
-                    "POST",
-                    f"/generations/{path_segment(generation_id)}/reproduce",
-                    headers={"Idempotency-Key": key},
-                )
-            code = _finish(output, reply, show, conflict=conflict_exit_code(reply))
-        if code is ExitCode.PARTIAL:
-            output.warn("the image is not stored yet; its record keeps Ideogram's URL for reconciliation")
-        return code
+        return _post_generation(
+            output,
+            _client(api, endpoints, profile, region, timeout),
+            f"/generations/{path_segment(generation_id)}/reproduce",
+            body=None,
+            key=idempotency_key or new_idempotency_key(),
+            what="reproduction",
+            doing=f"reproducing {generation_id} and storing it",
+            show=show,
+            not_stored="the image is not stored yet; its record keeps Ideogram's URL for reconciliation",
+        )
 
     _run(output, action)
