@@ -136,10 +136,7 @@ def _start(
 
 
 def _ended(output: Output, view: dict[str, Any]) -> ExitCode:
-    if output.as_json:
-        output.json(view)
-    else:
-        output.show(batch_view(view))
+    output.result(view, lambda: batch_view(view))
     _, failed, _ = batch_counts(view)
     if failed:
         output.warn(f"{failed} item{'s' if failed > 1 else ''} failed (listed with the reason)")
@@ -233,7 +230,10 @@ def batch(
                 view = _poll(client, output, batch_id)
                 if view is None:
                     raise CliError(f"batch {batch_id}: the API is unavailable", ExitCode.UNAVAILABLE)
-                return _ended(output, view) if view.get("complete") else _show_running(output, view)
+                if view.get("complete"):
+                    return _ended(output, view)
+                output.result(view, lambda: batch_view(view))
+                return ExitCode.OK
         else:
             queued = _start(client, output, items, on_duplicate)
             batch_id = queued["batchId"]
@@ -243,28 +243,13 @@ def batch(
                     output.json(queued)
                 else:
                     output.show(queued_view(queued))
-                    output.err.print(
-                        f"follow it: ideogram-assets batch --resume {batch_id}",
-                        soft_wrap=True,
-                        highlight=False,
-                        markup=False,
-                    )
+                    output.plain(f"follow it: ideogram-assets batch --resume {batch_id}", stderr=True)
                 return ExitCode.PARTIAL if not_queued else ExitCode.OK
-            output.err.print(
+            output.plain(
                 f"batch {batch_id}: {queued.get('enqueued')} of {queued.get('items')} requests queued "
                 "(Ctrl-C stops following, not the batch)",
-                soft_wrap=True,
-                highlight=False,
-                markup=False,
+                stderr=True,
             )
         return _ended(output, follow(client, output, batch_id, wait=wait))
 
     _run(output, action)
-
-
-def _show_running(output: Output, view: dict[str, Any]) -> ExitCode:
-    if output.as_json:
-        output.json(view)
-    else:
-        output.show(batch_view(view))
-    return ExitCode.OK

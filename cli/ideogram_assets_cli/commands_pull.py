@@ -166,10 +166,7 @@ def pull(
             summary = Mirror(directory, fetcher, jobs=jobs, events=progress).run(pages())
         for generation_id, reason in summary.failures:
             output.warn(f"{generation_id}: {reason}")
-        if output.as_json:
-            output.json(summary.as_json())
-        else:
-            output.show(pull_view(summary))
+        output.result(summary.as_json(), lambda: pull_view(summary))
         return ExitCode.PARTIAL if summary.failures else ExitCode.OK
 
     _run(output, action)

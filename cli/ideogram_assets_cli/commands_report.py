@@ -186,7 +186,7 @@ def export(
         else:
             output.show(export_panel(view, saved))
             if saved is None and isinstance(view.get("url"), str):
-                output.out.print(view["url"], soft_wrap=True, highlight=False, markup=False)
+                output.plain(view["url"])
         return ExitCode.OK
 
     _run(output, action)

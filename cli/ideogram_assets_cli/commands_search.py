@@ -158,10 +158,7 @@ def _search_all(
         for number, page in enumerate(pages, start=1):
             items.extend(page.items)
             progress.update(task, pages=number, completed=len(items))
-    if output.as_json:
-        output.json({"items": items, "nextCursor": None})
-    else:
-        output.show(search_view(items, output.out.width))
+    output.result({"items": items, "nextCursor": None}, lambda: search_view(items, output.out.width))
     return ExitCode.OK
 
 
@@ -207,12 +204,12 @@ def open_image(
             output.json({"id": generation_id, "url": url})
         if print_only:
             if not output.as_json:
-                output.out.print(url, soft_wrap=True, highlight=False, markup=False)
+                output.plain(url)
             return ExitCode.OK
         if not webbrowser.open(url):
             output.warn("no browser to open it with; here is the link")
             if not output.as_json:
-                output.out.print(url, soft_wrap=True, highlight=False, markup=False)
+                output.plain(url)
         return ExitCode.OK
 
     _run(output, action)
@@ -292,17 +289,15 @@ def download(
             ) from None
         except TransferError as error:
             raise CliError(f"{error.message}; nothing was saved", ExitCode.UNAVAILABLE) from None
-        if output.as_json:
-            output.json(
-                {
-                    "id": generation_id,
-                    "path": str(fetched.path),
-                    "sizeBytes": fetched.size,
-                    "sha256": fetched.sha256,
-                }
-            )
-        else:
-            output.show(download_text(str(fetched.path), fetched.size, fetched.sha256))
+        output.result(
+            {
+                "id": generation_id,
+                "path": str(fetched.path),
+                "sizeBytes": fetched.size,
+                "sha256": fetched.sha256,
+            },
+            lambda: download_text(str(fetched.path), fetched.size, fetched.sha256),
+        )
         return ExitCode.OK
 
     _run(output, action)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,17 @@ class Output:
 
     def show(self, renderable: RenderableType) -> None:
         self.out.print(renderable)
+
+    def result(self, body: Any, view: Callable[[], RenderableType]) -> None:
+        """A command's result: `body` as JSON with --json, else `view()` for people."""
+        if self.as_json:
+            self.json(body)
+        else:
+            self.show(view())
+
+    def plain(self, text: str, *, stderr: bool = False) -> None:
+        """A line to copy as it is (a link, a command): never wrapped, highlighted or read as markup."""
+        (self.err if stderr else self.out).print(text, soft_wrap=True, highlight=False, markup=False)
 
     def warn(self, message: str) -> None:
         self.err.print(f"[bold yellow]warning:[/] {escape(message)}", soft_wrap=True, highlight=False)
