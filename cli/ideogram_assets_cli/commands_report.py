@@ -23,7 +23,7 @@ from ideogram_assets_cli.app import (
     _run,
     app,
 )
-from ideogram_assets_cli.commands_search import api_failure
+from ideogram_assets_cli.commands_search import api_failure, fetch_shown
 from ideogram_assets_cli.errors import CliError
 from ideogram_assets_cli.exit_codes import ExitCode
 from ideogram_assets_cli.filters import (
@@ -194,27 +194,14 @@ def export(
 
 def _save(output: Output, client: ApiClient, view: dict[str, Any], out: Path, timeout: float) -> Path:
     """Downloads a finished export to `out` (through `out.part`; its size checked when known)."""
-    import requests
-
-    from ideogram_assets_cli.progress import bytes_progress
-    from ideogram_assets_cli.transfer import Expected, IntegrityError, TransferError, fetch_verified
+    from ideogram_assets_cli.transfer import Expected, IntegrityError, TransferError
 
     url = view.get("url")
     if not isinstance(url, str):
         raise CliError(f"export {view.get('id')} is done but has no link", ExitCode.UNEXPECTED)
     size = view.get("bytes") if isinstance(view.get("bytes"), int) else None
     try:
-        with bytes_progress(output.err) as progress:
-            task = progress.add_task("export", total=size)
-            fetched = fetch_verified(
-                requests.Session(),
-                url,
-                out,
-                expected=Expected(size=size),
-                verify=client.target.links_verify,
-                timeout=timeout,
-                on_bytes=lambda received: progress.advance(task, received),
-            )
+        fetched = fetch_shown(output, client, url, out, Expected(size=size), label="export", timeout=timeout)
     except (TransferError, IntegrityError) as error:
         raise CliError(f"the export could not be saved: {error.message}", ExitCode.UNAVAILABLE) from None
     return fetched.path

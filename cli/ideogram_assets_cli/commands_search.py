@@ -43,6 +43,7 @@ from ideogram_assets_cli.render_search import download_text, next_page_text, sea
 
 if TYPE_CHECKING:
     from ideogram_assets_cli.api_client import ApiClient, ApiReply
+    from ideogram_assets_cli.transfer import Expected, Fetched
 
 DEFAULT_PAGE = 20  # the API's own default
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -175,6 +176,35 @@ def image_link(client: ApiClient, generation_id: str, output: Output) -> str:
     raise api_failure(output)(reply)
 
 
+def fetch_shown(
+    output: Output,
+    client: ApiClient,
+    url: str,
+    destination: Path,
+    expected: Expected,
+    *,
+    label: str,
+    timeout: float,
+) -> Fetched:
+    """Saves a presigned link to `destination` as transfer.fetch_verified does, with a bar on stderr."""
+    import requests
+
+    from ideogram_assets_cli.progress import bytes_progress
+    from ideogram_assets_cli.transfer import fetch_verified
+
+    with bytes_progress(output.err) as progress:
+        task = progress.add_task(label, total=expected.size)
+        return fetch_verified(
+            requests.Session(),
+            url,
+            destination,
+            expected=expected,
+            verify=client.target.links_verify,
+            timeout=timeout,
+            on_bytes=lambda received: progress.advance(task, received),
+        )
+
+
 @app.command("open", epilog=EXIT_CODES_HELP)
 def open_image(
     generation_id: IdArgument,
@@ -244,16 +274,8 @@ def download(
     output = Output(as_json=as_json)
 
     def action() -> ExitCode:
-        import requests
-
         from ideogram_assets_cli.api_client import path_segment
-        from ideogram_assets_cli.progress import bytes_progress
-        from ideogram_assets_cli.transfer import (
-            Expected,
-            IntegrityError,
-            TransferError,
-            fetch_verified,
-        )
+        from ideogram_assets_cli.transfer import Expected, IntegrityError, TransferError
 
         destination = _destination(out, generation_id)
         if destination.exists() and not force:
@@ -271,17 +293,9 @@ def download(
             )
         size = record.get("sizeBytes") if isinstance(record.get("sizeBytes"), int) else None
         try:
-            with bytes_progress(output.err) as progress:
-                task = progress.add_task(f"{generation_id[:8]}…", total=size)
-                fetched = fetch_verified(
-                    requests.Session(),
-                    url,
-                    destination,
-                    expected=Expected(sha256=sha256, size=size),
-                    verify=client.target.links_verify,
-                    timeout=timeout,
-                    on_bytes=lambda received: progress.advance(task, received),
-                )
+            expected = Expected(sha256=sha256, size=size)
+            label = f"{generation_id[:8]}…"
+            fetched = fetch_shown(output, client, url, destination, expected, label=label, timeout=timeout)
         except IntegrityError as error:
             raise CliError(
                 f"the image downloaded does not match its record: {error.message}; nothing was saved",
