@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Self
 
-from ideogram_assets.config import ConfigurationError, Settings
+from ideogram_assets.config import Settings, _required
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +19,7 @@ class BatchSettings(Settings):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
-        queue_url = env.get("GENERATION_REQUESTS_QUEUE_URL", "").strip()
-        if not queue_url:
-            raise ConfigurationError("environment variable GENERATION_REQUESTS_QUEUE_URL is not set")
-        return cls(**cls._base_fields(env), queue_url=queue_url)
+        return cls(**cls._base_fields(env), queue_url=_required(env, "GENERATION_REQUESTS_QUEUE_URL"))
 
 
 @cache

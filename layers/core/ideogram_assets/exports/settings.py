@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Self
 
-from ideogram_assets.config import ConfigurationError, Settings
+from ideogram_assets.config import Settings, _required
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +19,7 @@ class ExportSettings(Settings):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
-        worker = env.get("EXPORT_WORKER_FUNCTION_NAME", "").strip()
-        if not worker:
-            raise ConfigurationError("environment variable EXPORT_WORKER_FUNCTION_NAME is not set")
-        return cls(**cls._base_fields(env), worker_function=worker)
+        return cls(**cls._base_fields(env), worker_function=_required(env, "EXPORT_WORKER_FUNCTION_NAME"))
 
 
 @cache
