@@ -15,6 +15,7 @@ from pathlib import Path
 from bench import (
     cold_start,
     e2e_overhead,
+    ingest_throughput,
     persist_memory,
     persist_walltime,
     retention_reconcile,
@@ -48,6 +49,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         retention_sweep.BENCHMARK,
         retention_reconcile.BENCHMARK,
         search.BENCHMARK,
+        ingest_throughput.BENCHMARK,
     )
 }
 
@@ -83,7 +85,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="table sizes of the search benchmark, comma-separated (default "
         f"{','.join(map(str, search.DEFAULT_SIZES))})",
     )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        help=f"requests the ingest benchmark puts on the bus (default {ingest_throughput.DEFAULT_REQUESTS})",
+    )
+    parser.add_argument(
+        "--baseline-requests",
+        type=int,
+        help="requests the ingest benchmark's reference loop measures (default "
+        f"{ingest_throughput.DEFAULT_BASELINE_REQUESTS}; the rest is extrapolated)",
+    )
     args = parser.parse_args(argv)
+    try:
+        ingest_throughput.configure(args.requests, args.baseline_requests)
+    except ValueError as error:
+        parser.error(str(error))
     if args.sizes:
         try:
             search.configure([int(size) for size in args.sizes.split(",")])
