@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import pytest
 import requests
 from botocore.config import Config
 
@@ -33,7 +32,6 @@ from ideogram_assets.generation.spec import GenerationSpec
 from ideogram_assets.ideogram import GeneratedImage, IdeogramClient
 from ideogram_assets.ideogram.image_urls import url_expiry
 from ideogram_assets.ideogram.operations.generate import generate_params
-from ideogram_assets.observability import metrics
 from ideogram_assets.pricing import PriceTable
 from ideogram_assets.prompt_hash import prompt_hash
 from ideogram_assets.records import lifecycle
@@ -46,9 +44,9 @@ from ideogram_assets.retention.report import report
 from ideogram_assets.retention.sweep import Sweeper
 from ideogram_assets.storage import DownloadPolicy
 from local_stack.aws_emulator import LOCAL_ACCOUNT_ID, LOCAL_AWS_ENVIRONMENT, AwsEmulator
-from local_stack.ideogram import EmulatorSettings, RunningEmulator, start_emulator
+from local_stack.ideogram import RunningEmulator
 from local_stack.provision import provision
-from local_stack.template import Resolver, load_template
+from local_stack.template import Resolver
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -63,26 +61,6 @@ POWERTOOLS_VARIABLES = ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE
 TASK_SECONDS = 120.0
 
 
-def running_aws() -> Iterator[AwsEmulator]:
-    """The AWS emulator for a test module. PynamoDB builds its own clients: it finds the emulator
-    as the functions' SDK does, from AWS_ENDPOINT_URL and AWS_CA_BUNDLE."""
-    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-    with AwsEmulator() as aws, pytest.MonkeyPatch.context() as environment:
-        environment.setenv("AWS_ENDPOINT_URL", aws.endpoint_url)
-        environment.setenv("AWS_CA_BUNDLE", aws.ca_bundle)
-        for name in POWERTOOLS_VARIABLES:
-            environment.setenv(name, variables[name])
-        yield aws
-
-
-def running_emulator() -> Iterator[RunningEmulator]:
-    emulator = start_emulator(EmulatorSettings(api_key=API_KEY, log_requests=False), port=0)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 def set_faults(emulator: RunningEmulator, **faults: Any) -> None:
     """The emulator's fault switches, set over HTTP as an operator would."""
     response = requests.put(f"{emulator.url}/_emulator/faults", json=faults, timeout=10)
@@ -92,17 +70,6 @@ def set_faults(emulator: RunningEmulator, **faults: Any) -> None:
 def reset_faults(emulator: RunningEmulator) -> None:
     response = requests.post(f"{emulator.url}/_emulator/reset", timeout=10)
     assert response.status_code == 200, response.text
-
-
-def fresh_world(
-    aws: AwsEmulator,
-    emulator: RunningEmulator,
-    template: Mapping[str, Any],
-    environment: Mapping[str, str] | None = None,
-) -> Iterator[World]:
-    yield World(aws, emulator, template, environment=dict(environment or {}))
-    reset_faults(emulator)
-    metrics.clear_metrics()  # the generation service's metrics, never flushed outside a handler
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,47 +16,15 @@ import pytest
 
 from ideogram_assets.records.status import Status
 from ideogram_assets.retention.reconcile import PENDING_SETTLE, ReconcileOptions
-from local_stack.aws_emulator import AwsEmulator
-from local_stack.ideogram import RunningEmulator
-from local_stack.template import load_template
 from tests.integration.retention_world import (
     TASK_SECONDS,
     World,
-    fresh_world,
     nonzero,
     recount,
     reset_faults,
-    running_aws,
-    running_emulator,
     set_faults,
     sha256,
 )
-
-# -- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[AwsEmulator]:
-    yield from running_aws()
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture
-def world(
-    request: pytest.FixtureRequest, aws: AwsEmulator, emulator: RunningEmulator, template: dict[str, Any]
-) -> Iterator[World]:
-    """A fresh bucket and table; a test may pass settings of its own (indirect parametrization)."""
-    yield from fresh_world(aws, emulator, template, getattr(request, "param", None))
-
 
 # -- helpers -------------------------------------------------------------------------------------
 

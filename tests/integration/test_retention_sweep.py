@@ -20,41 +20,16 @@ from ideogram_assets.records.status import Status
 from ideogram_assets.retention.sweep import STOP_MARGIN_SECONDS
 from local_stack.aws_emulator import AwsEmulator
 from local_stack.fault_proxy import FaultProxy, FaultRule
-from local_stack.ideogram import RunningEmulator
-from local_stack.template import load_template
 from tests.integration.retention_world import (
     TASK_SECONDS,
     Ticks,
     World,
-    fresh_world,
     nonzero,
     recount,
-    running_aws,
-    running_emulator,
     s3_client,
 )
 
 # -- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[AwsEmulator]:
-    yield from running_aws()
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture
-def world(aws: AwsEmulator, emulator: RunningEmulator, template: dict[str, Any]) -> Iterator[World]:
-    yield from fresh_world(aws, emulator, template)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ In process, against the AWS emulator and the Ideogram emulator over HTTP, with t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,34 +22,14 @@ from ideogram_assets.records.index_items import index_items
 from ideogram_assets.records.model import GenerationRecord
 from ideogram_assets.records.repository import is_conditional_failure
 from ideogram_assets.records.status import Status
-from local_stack.aws_emulator import AwsEmulator
 from local_stack.ideogram import RunningEmulator
-from local_stack.template import load_template
 from tests.integration.retention_world import (
     TASK_SECONDS,
     Budget,
     World,
-    fresh_world,
     reset_faults,
-    running_aws,
-    running_emulator,
     set_faults,
 )
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[AwsEmulator]:
-    yield from running_aws()
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[RunningEmulator]:
-    yield from running_emulator()
-
-
-@pytest.fixture
-def world(aws: AwsEmulator, emulator: RunningEmulator) -> Iterator[World]:
-    yield from fresh_world(aws, emulator, load_template(), None)
 
 
 def generate(world: World, retention_class: str = "standard", **body: Any) -> list[GenerationRecord]:
