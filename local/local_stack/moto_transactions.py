@@ -127,5 +127,22 @@ def install() -> bool:
 
     models.copy = _Backups(Table, DynamoType, local)  # type: ignore[attr-defined,assignment]
     backend.transact_write_items = transact_write_items
+    _serialize_writes(backend)
     print(MARKER, file=sys.stderr, flush=True)
     return True
+
+
+def _serialize_writes(backend: Any) -> None:
+    """One write at a time, as DynamoDB isolates them: moto's server answers requests on threads
+    and checks a condition, writes, and (for a cancelled transaction) puts a backup of the table
+    back, with nothing in between held. Two transactions at once could then both pass a condition
+    only one should, and a cancelled one could undo another request's write. Reads are not held."""
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        original = getattr(backend, name)
+
+        def serialized(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(backend, name, serialized)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,46 @@ def test_a_table_with_a_stream_streams_exactly_what_moto_streams(
     assert _stream_records(local_client, local_streams) == expected
     assert [event for _, event, *_ in expected][-3:] == ["REMOVE", "MODIFY", "INSERT"]
     assert len(expected) == 33  # 30 puts, the transaction that went through (2), one more put
+
+
+def test_concurrent_conditional_transactions_on_one_item_let_exactly_one_through(
+    emulators: tuple[AwsEmulator, AwsEmulator],
+) -> None:
+    """DynamoDB isolates writes: of many transactions claiming the same new item at once, one
+    wins. The local stack's moto holds each write while it checks and applies it."""
+    client = emulators[1].client("dynamodb", max_pool_connections=32)
+    claims = 24
+    for round_number in range(3):
+        key = {"PK": {"S": f"CLAIM#{round_number}"}, "SK": {"S": "META"}}
+        start = threading.Barrier(claims)
+        won: list[int] = []
+
+        def claim(
+            index: int, key: dict[str, Any] = key, start: threading.Barrier = start, won: list[int] = won
+        ) -> None:
+            start.wait(timeout=10)
+            item = {**key, "owner": {"N": str(index)}}
+            try:
+                client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": TABLE,
+                                "Item": item,
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        }
+                    ]
+                )
+            except ClientError:
+                return
+            won.append(index)
+
+        threads = [threading.Thread(target=claim, args=(index,)) for index in range(claims)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(won) == 1, won
+        stored = client.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
+        assert stored["owner"] == {"N": str(won[0])}
