@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from bench.harness import Benchmark, BenchmarkError, Outcome, Progress, compare, run_rounds
-from bench.ingest_throughput_calls import calls_table, install_counters
+from bench.ingest_throughput_calls import ANNOUNCEMENTS, calls_table, install_counters
 from bench.ingest_throughput_cpu import cpu_between, snapshot
 from bench.ingest_throughput_logs import (
     Invocation,
@@ -68,7 +68,7 @@ PUT_EVENTS_ENTRIES = 10  # PutEvents takes at most 10 entries
 WARMUP_REQUESTS = 3 * INFLIGHT_LIMIT  # starts every execution environment the mapping can use
 COUNTED_REQUESTS = 2 * INFLIGHT_LIMIT  # the run whose AWS calls are counted
 RUN_TIMEOUT_SECONDS = 600.0
-SETTLE_SECONDS = 2.0  # no invocation for this long: the previous arm's work (announcements) is over
+SETTLE_SECONDS = 3.0  # no invocation for this long: the previous arm's work (announcements) is over
 SETTLE_TIMEOUT_SECONDS = 60.0
 # Every request asks for the same image (the emulator renders it once, so its rendering stays out
 # of the measurement); each is its own generation all the same (its own event id, no duplicate
@@ -176,6 +176,7 @@ class IngestRig:
         self.bus_runs: list[BusRun] = []
         self.reference_runs: list[ReferenceLoop] = []
         self._log: InvocationLog | None = None
+        self._last_invocation_end = 0.0
 
     @contextmanager
     def logging_invocations(self) -> Iterator[None]:
@@ -206,18 +207,33 @@ class IngestRig:
     def _dead_letters(self) -> int:
         return sum(self._depth(self.dead_letter_url))
 
-    def settle(self, invocations: list[Invocation]) -> None:
-        """Waits until nothing runs: the queue empty, Ideogram idle, no invocation for a moment."""
-        deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+    def _take(self) -> list[Invocation]:
+        """The invocations logged since the last call (any mapping's)."""
         assert self._log is not None
+        taken = self._log.take()
+        self._last_invocation_end = max([self._last_invocation_end, *(i.end for i in taken)])
+        return taken
+
+    def settle(self) -> None:
+        """Waits until nothing runs: the queue empty, Ideogram idle, no invocation for a moment
+        (the publisher announcing the last images included), so that an arm does not pay for
+        the previous one's work."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            invocations += self._log.take()
-            last = max((invocation.end for invocation in invocations), default=0.0)
-            quiet = time.time() - last >= SETTLE_SECONDS
+            self._take()
+            quiet = time.time() - self._last_invocation_end >= SETTLE_SECONDS
             if quiet and self._depth(self.queue_url) == (0, 0) and self.health().inflight == 0:
                 return
             time.sleep(0.5)
         raise BenchmarkError("the stack did not settle: messages still queued or invocations running")
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+        while not condition():
+            if time.monotonic() > deadline:
+                raise BenchmarkError(f"timed out waiting for {what}")
+            self._take()
+            time.sleep(0.2)
 
     # -- the candidate: events on the bus ---------------------------------------------------------
 
@@ -243,10 +259,9 @@ class IngestRig:
         """True once `count` messages were processed; False when the queue emptied short of that
         (some requests failed for good) or the deadline passed. Reads only this process's own
         invocation log and, once a second, the queue's depth: nothing that loads moto."""
-        assert self._log is not None
         next_depth = time.monotonic() + 1.0
         while time.monotonic() < deadline:
-            invocations += self._log.take()
+            invocations += self._take()
             done = sum(
                 invocation.batch_size
                 for invocation in invocations
@@ -264,8 +279,7 @@ class IngestRig:
     def bus_run(self, count: int, progress: Progress) -> BusRun:
         tag = f"bench-bus-{uuid.uuid4().hex[:10]}"
         invocations: list[Invocation] = []
-        self.settle(invocations)
-        invocations.clear()
+        self.settle()
         health_before, dead_before = self.health(), self._dead_letters()
         cpu_before = snapshot()
         with SlotSampler(self.health_url) as sampler:
@@ -314,8 +328,7 @@ class IngestRig:
     def reference_loop(self, count: int) -> ReferenceLoop:
         """One signed POST /generations at a time, a fixed pause between two."""
         tag = f"bench-loop-{uuid.uuid4().hex[:10]}"
-        invocations: list[Invocation] = []
-        self.settle(invocations)
+        self.settle()
         replies: list[float] = []
         for index in range(count):
             if index:
@@ -349,7 +362,8 @@ def _stack_options(logs: Path, progress: Progress, *, fault_proxy: bool = False)
 
 def count_calls(progress: Progress) -> str:
     """AWS calls per request of the functions, on a stack of its own with the fault proxy in front
-    of moto (an extra hop the timed runs do not have)."""
+    of moto (an extra hop the timed runs do not have). The counts are taken once the publisher has
+    announced every image of the run, before and after, so the warm-up's calls are left out."""
     from local_stack.stack import LocalStack
 
     with (
@@ -357,15 +371,22 @@ def count_calls(progress: Progress) -> str:
         LocalStack(_stack_options(Path(logs), progress, fault_proxy=True)) as stack,
     ):
         assert stack.proxy is not None
+        rules = install_counters(stack.proxy)
+        announced = rules[ANNOUNCEMENTS]
         rig = IngestRig(stack, Path(logs) / "functions.log")
         with rig.logging_invocations():
             rig.bus_run(WARMUP_REQUESTS, progress)
-            rules = install_counters(stack.proxy)
+            rig.wait_for(lambda: announced.seen >= WARMUP_REQUESTS, "the warm-up's announcements")
+            rig.settle()
+            before = {label: rule.seen for label, rule in rules.items()}
             result = rig.bus_run(COUNTED_REQUESTS, progress)
-            rig.settle([])  # the publisher's calls for the last images too
+            expected = WARMUP_REQUESTS + COUNTED_REQUESTS
+            rig.wait_for(lambda: announced.seen >= expected, "the counted run's announcements")
+            rig.settle()
+            counts = {label: rule.seen - before[label] for label, rule in rules.items()}
         if not result.complete:
             raise BenchmarkError("the counted run did not store every request")
-        return calls_table({label: rule.seen for label, rule in rules.items()}, COUNTED_REQUESTS)
+        return calls_table(counts, COUNTED_REQUESTS)
 
 
 def run(rounds: int, progress: Progress) -> Outcome:
@@ -434,6 +455,7 @@ def run(rounds: int, progress: Progress) -> Outcome:
         requests=count,
         cores=os.process_cpu_count() or 1,
         calls=calls,
+        max_rounds=MAX_ROUNDS,
     )
     return Outcome(comparisons, notes)
 

@@ -27,10 +27,12 @@ DYNAMODB = (
     "BatchWriteItem",
 )
 SQS = ("ChangeMessageVisibility", "DeleteMessage", "SendMessage", "SendMessageBatch")
+# The publisher's dedup item: one per image announced.
+ANNOUNCEMENTS = "- of which PutItem of an announcement's dedup item (publisher)"
 # Label -> (method, X-Amz-Target, body) regular expressions, as FaultRule takes them.
 COUNTED: dict[str, tuple[str, str, str | None]] = {
     **{f"DynamoDB {name}": (".*", rf"^DynamoDB_20120810\.{name}$", None) for name in DYNAMODB},
-    "- of which PutItem of an announcement's dedup item (publisher)": (
+    ANNOUNCEMENTS: (
         ".*",
         r"^DynamoDB_20120810\.PutItem$",
         '"EVENT#',

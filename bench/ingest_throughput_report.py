@@ -185,6 +185,7 @@ def bus_notes(
     requests: int,
     cores: int,
     calls: str,
+    max_rounds: int,
 ) -> list[str]:
     setup = (
         f"Setup: the local stack with the template's ingest defaults (the mapping polled here: "
@@ -206,5 +207,6 @@ def bus_notes(
         cpu_table(runs, requests),
         calls,
         lower_bounds(runs, ideal, limit, concurrency, cores),
+        f"This benchmark runs at most {max_rounds} rounds, whatever --rounds says: {len(runs)} here.",
     ]
     return notes

@@ -217,6 +217,7 @@ def test_notes_show_rounds_slots_and_the_extrapolated_reference() -> None:
         requests=200,
         cores=2,
         calls="| calls |",
+        max_rounds=3,
     )
     text = "\n\n".join(notes)
     assert "round 1: 4#" in text
@@ -225,6 +226,7 @@ def test_notes_show_rounds_slots_and_the_extrapolated_reference() -> None:
     assert "| moto (AWS emulator) | 30.0 | 150 |" in text
     assert "3.0 x the ideal" in text  # moto's 30 CPU seconds against 10 s
     assert "| calls |" in text
+    assert text.endswith("at most 3 rounds, whatever --rounds says: 1 here.")
 
 
 @pytest.fixture
