@@ -279,3 +279,32 @@ def report(steps: Sequence[Step], gsis: Sequence[Gsi], stored: Item) -> str:
             f"{sum(cost.total_units for cost in priced)} | {storage_bytes(stored, chosen):,} |"
         )
     return "\n".join(lines)
+
+
+def recommendation(steps: Sequence[Step], gsis: Sequence[Gsi], stored: Item) -> str:
+    """The choice the figures support, with what it saves per image."""
+    current, search_only, every = options(gsis)
+
+    def totals(option: Option) -> tuple[int, int, int]:
+        chosen = option.apply(gsis)
+        priced = costs(steps, chosen)
+        return (
+            sum(cost.total_units for cost in priced),
+            sum(cost.gsi_units for cost in priced),
+            storage_bytes(stored, chosen),
+        )
+
+    base_units, base_gsi, base_bytes = totals(current)
+    units, gsi, stored_bytes = totals(search_only)
+    all_units, all_gsi, all_bytes = totals(every)
+    return (
+        f"Recommendation: project BySeed, ByModel and ByStyle as KEYS_ONLY. Search reads only their "
+        f"keys, so it costs search nothing, and storing an image then writes {units} units instead of "
+        f"{base_units} ({base_units - units} fewer, {100 * (base_units - units) / base_units:.0f}%; GSI "
+        f"units {base_gsi} -> {gsi}) and keeps {stored_bytes:,} bytes instead of {base_bytes:,}. "
+        f"KEYS_ONLY on ByTimeBucket, ByPromptHash and ByOpenStatus as well would bring it to "
+        f"{all_units} units ({all_gsi} in GSIs) and {all_bytes:,} bytes, but their readers (the "
+        f"reconciler's audit, the duplicate check, the reconciler) take whole records from them and "
+        f"would first have to fetch each by key: worth it only if those reads move to BatchGetItem. "
+        f"The index items (one per word and tag) are most of what a store writes either way."
+    )

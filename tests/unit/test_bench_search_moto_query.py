@@ -314,3 +314,24 @@ def test_a_write_drops_the_copies_and_a_read_keeps_them(client: Any) -> None:
         client.delete_item(TableName=TABLE, Key={"PK": {"S": "TOKEN#city"}, "SK": {"S": "x"}})
         assert patch.KEYS.writes.version == version + 2
         assert patch.KEYS.writes.running == 0
+
+
+def test_the_server_s_sitecustomize_keeps_the_patch_installed() -> None:
+    """Loaded as `sitecustomize` (as moto's server loads it), the patch stays after start-up."""
+    import subprocess
+
+    check = (
+        "import gc; gc.collect(); "
+        "from moto.dynamodb.models.table import Table; from moto.dynamodb.responses import DynamoHandler; "
+        "print(Table.query.__module__, Table.scan.__module__, DynamoHandler.call_action.__module__)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", check],
+        env={"PYTHONPATH": str(SITE.parent), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert completed.stdout.split() == ["sitecustomize"] * 3
+    assert patch.MARKER in completed.stderr
