@@ -140,6 +140,8 @@ class PageFigures:
     queries: int
     batch_gets: int
     seconds: float
+    query_seconds: float = 0.0  # of which in Query requests (sent, answered, parsed)
+    batch_get_seconds: float = 0.0  # and in BatchGetItem requests
 
 
 class Searcher:
@@ -171,15 +173,19 @@ class Searcher:
             queries=after.requests["dynamodb.Query"] - before["queries"],
             batch_gets=after.requests["dynamodb.BatchGetItem"] - before["batch_gets"],
             seconds=seconds,
+            query_seconds=after.seconds["dynamodb.Query"] - before["query_seconds"],
+            batch_get_seconds=after.seconds["dynamodb.BatchGetItem"] - before["batch_get_seconds"],
         )
         return page, figures
 
 
-def _snapshot(counts: WireCounts) -> dict[str, int]:
+def _snapshot(counts: WireCounts) -> dict[str, Any]:
     return {
         "read": counts.dynamodb_items_read,
         "queries": counts.requests["dynamodb.Query"],
         "batch_gets": counts.requests["dynamodb.BatchGetItem"],
+        "query_seconds": counts.seconds["dynamodb.Query"],
+        "batch_get_seconds": counts.seconds["dynamodb.BatchGetItem"],
     }
 
 
@@ -210,10 +216,10 @@ def check_pages(searcher: Searcher, case: SearchCase, truth: list[tuple[str, str
 
 def latency_rounds(
     searchers: dict[int, Searcher], cases: Sequence[SearchCase], rounds: int, progress: Progress
-) -> dict[tuple[str, int], list[float]]:
-    """First-page seconds of every search at every size, rounds interleaving sizes and searches."""
+) -> dict[tuple[str, int], list[PageFigures]]:
+    """First pages of every search at every size, rounds interleaving sizes and searches."""
     sizes = list(searchers)
-    samples: dict[tuple[str, int], list[float]] = defaultdict(list)
+    samples: dict[tuple[str, int], list[PageFigures]] = defaultdict(list)
     for index in range(-1, rounds):  # one warm-up round
         shift = index % len(sizes)
         for size in sizes[shift:] + sizes[:shift]:
@@ -221,7 +227,7 @@ def latency_rounds(
             for case in [*cases[turn:], *cases[:turn]]:
                 _, measured = searchers[size].page(case, None)
                 if index >= 0:
-                    samples[(case.key, size)].append(measured.seconds)
+                    samples[(case.key, size)].append(measured)
         if index >= 0:
             progress(f"  latency round {index + 1}/{rounds} done")
     return samples
@@ -236,11 +242,21 @@ class Results:
     cases: list[SearchCase]
     loaded: Loaded
     pages: dict[tuple[str, int], list[PageFigures]]
-    latency: dict[tuple[str, int], list[float]]
+    timed: dict[tuple[str, int], list[PageFigures]]
     baseline: dict[tuple[str, int], list[ScanAnswer]]
     shipped: dict[tuple[str, int], list[float]] = field(default_factory=dict)
     write_cost: str = ""
     rounds: int = 0
+
+    @property
+    def latency(self) -> dict[tuple[str, int], list[float]]:
+        return {key: [page.seconds for page in pages] for key, pages in self.timed.items()}
+
+    def part_ms(self, key: tuple[str, int]) -> str:
+        """Median milliseconds in Query and in BatchGetItem requests."""
+        pages = self.timed[key]
+        query = _ms([page.query_seconds for page in pages])
+        return f"{query} / {_ms([page.batch_get_seconds for page in pages])}"
 
 
 def verdicts(results: Results) -> list[Comparison]:
@@ -286,8 +302,9 @@ def side_by_side(results: Results) -> str:
         "its runs).",
         "",
         "| search | table | returned p1/p2/p3 | examined p1/p2/p3 (bound p1) | Query + BatchGetItem "
-        "requests p1 | search p50 ms | Scan items read | Scan matches | Scan ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "requests p1 | search p50 ms | of which Query / BatchGetItem ms | Scan items read | Scan matches "
+        "| Scan ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case in results.cases:
         for size in results.sizes:
@@ -299,6 +316,7 @@ def side_by_side(results: Results) -> str:
                 f"| {case.key} | {size_label(size)} | {'/'.join(str(page.returned) for page in pages)} | "
                 f"{'/'.join(str(page.examined) for page in pages)} ({examined_bound(first.returned)}) | "
                 f"{first.queries} + {first.batch_gets} | {_ms(results.latency[(case.key, size)])} | "
+                f"{results.part_ms((case.key, size))} | "
                 f"{f'{scan.scanned:,}' if scan else 'n/a'} | {f'{scan.matches:,}' if scan else 'n/a'} | "
                 f"{_ms([answer.seconds for answer in baseline])} |"
             )

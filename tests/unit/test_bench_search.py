@@ -328,14 +328,21 @@ def test_the_bound_and_the_verdicts_take_the_worst_page() -> None:
         (case.key, size): [PageFigures(20, 40, 40, 1, 1, 0.1), PageFigures(5, 30, 30, 2, 1, 0.1)]
         for case, size in itertools.product(cases, (1000, 3000))
     }
-    latency = {(case.key, size): [0.1, 0.12] for case, size in itertools.product(cases, (1000, 3000))}
+    timed = {
+        (case.key, size): [
+            PageFigures(20, 40, 40, 1, 1, seconds, seconds / 2, seconds / 3) for seconds in (0.1, 0.12)
+        ]
+        for case, size in itertools.product(cases, (1000, 3000))
+    }
     loaded = Loaded(1.0, 0.5, {1000: 1, 3000: 3}, 1, None, {}, {})
-    results = Results((1000, 3000), cases, loaded, pages, latency, {})
+    results = Results((1000, 3000), cases, loaded, pages, timed, {})
     comparisons = verdicts(results)
     assert len(comparisons) == len(cases) * 2 + len(cases)
     examined = comparisons[0]
     assert (examined.candidate, examined.baseline) == ((30,), (35,))  # 30 of 35 is worse than 40 of 65
     assert all(comparison.passed for comparison in comparisons)
+    assert comparisons[-1].candidate == (0.1, 0.12)
+    assert results.part_ms(("rare", 1000)) == "55 / 37"
 
 
 def test_the_recommendation_names_what_keys_only_saves() -> None:
