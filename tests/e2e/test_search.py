@@ -11,11 +11,15 @@ import base64
 import hashlib
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 
+from ideogram_assets.records.index_items import index_items, words_of
+from ideogram_assets.records.model import GenerationRecord, iso, record_key
+from ideogram_assets.records.status import Status
 from local_stack.client import SigV4Auth
 from local_stack.stack import LocalStack
 from tests.e2e._helpers import generate
@@ -172,11 +176,47 @@ def test_bad_label_changes_are_refused_with_the_field(stack: LocalStack) -> None
     assert reply.status_code == 404
 
 
+def _loaded(stack: LocalStack, tag: str, count: int) -> list[str]:
+    """`count` stored records with their index items, written straight into the table in bulk
+    (the pagination under test is search's, not generation's); in fours, as requests of four
+    images are: the same creation time, told apart by id."""
+    table = stack.endpoints()["resources"]["AssetsTable"]
+    started = datetime.now(UTC) - timedelta(hours=2)
+    items: list[dict[str, Any]] = []
+    ids: list[str] = []
+    for number in range(count):
+        created = started + timedelta(seconds=number // 4)
+        record = GenerationRecord(
+            record_key(generation_id := uuid.uuid4().hex),
+            id=generation_id,
+            request_id=f"bulk{number // 4:028d}",
+            index_in_request=number % 4,
+            status=Status.STORED.value,
+            source="api",
+            prompt=f"a tile {tag} number {number}",
+            model="V_3",
+            rendering_speed="TURBO",
+            prompt_hash="0" * 64,
+            tags={tag},
+            index_words=set(words_of(f"a tile {tag}", None)),
+            created_at=iso(created),
+            updated_at=iso(created),
+            time_bucket=f"{created:%Y-%m-%d}",
+        )
+        items += [record.serialize(), *index_items(record)]
+        ids.append(generation_id)
+    dynamodb = stack.aws.client("dynamodb")
+    for start in range(0, len(items), 25):
+        requests_ = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        while requests_:
+            reply = dynamodb.batch_write_item(RequestItems={table: requests_})
+            requests_ = reply.get("UnprocessedItems", {}).get(table, [])
+    return ids
+
+
 def test_pages_have_no_duplicate_and_no_gap_while_new_records_arrive(stack: LocalStack) -> None:
     tag = token()
-    initial: list[str] = []
-    for _ in range(25):  # 200 records
-        initial += [image["id"] for image in made(stack, f"a tile {tag}", tags=[tag], num_images=8)]
+    initial = _loaded(stack, tag, 300)
 
     seen: list[str] = []
     cursor = None
@@ -195,7 +235,10 @@ def test_pages_have_no_duplicate_and_no_gap_while_new_records_arrive(stack: Loca
 
     assert len(seen) == len(set(seen)), "a record came twice"
     assert sorted(seen) == sorted(initial), "a record is missing, or a newer one slipped in"
-    # The same pages by words, through the token index.
+    # Newest first; among records created at the same time (a request's four), by id.
+    order = {generation_id: (number // 4, generation_id) for number, generation_id in enumerate(initial)}
+    assert seen == sorted(initial, key=order.__getitem__, reverse=True)
+    # The same pages by words, through the token index: the late records are there now.
     by_word: list[str] = []
     cursor = None
     while True:
