@@ -16,7 +16,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 RECORD_SORT_KEY = "META"
@@ -66,7 +66,7 @@ class _Meta:
 class BySeedIndex(GlobalSecondaryIndex["GenerationRecord"]):
     class Meta(_Meta):
         index_name = "BySeed"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()  # search reads keys here, then the records (BatchGetItem)
 
     seed = NumberAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
@@ -84,7 +84,7 @@ class ByPromptHashIndex(GlobalSecondaryIndex["GenerationRecord"]):
 class ByModelIndex(GlobalSecondaryIndex["GenerationRecord"]):
     class Meta(_Meta):
         index_name = "ByModel"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()  # search reads keys here, then the records (BatchGetItem)
 
     model = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
@@ -93,7 +93,7 @@ class ByModelIndex(GlobalSecondaryIndex["GenerationRecord"]):
 class ByStyleIndex(GlobalSecondaryIndex["GenerationRecord"]):
     class Meta(_Meta):
         index_name = "ByStyle"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()  # search reads keys here, then the records (BatchGetItem)
 
     style_type = UnicodeAttribute(hash_key=True, attr_name="styleType")
     created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
