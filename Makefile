@@ -44,7 +44,7 @@ test: $(STAMP) ## run the whole test suite (lint, types, unit, contract, integra
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest -n 4 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy only

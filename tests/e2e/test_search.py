@@ -177,7 +177,7 @@ def test_bad_label_changes_are_refused_with_the_field(stack: LocalStack) -> None
 
 
 def _loaded(stack: LocalStack, tag: str, count: int) -> list[str]:
-    """`count` stored records with their index items, written straight into the table in bulk
+    """`count` answered records with their index items, written straight into the table in bulk
     (the pagination under test is search's, not generation's); in fours, as requests of four
     images are: the same creation time, told apart by id."""
     table = stack.endpoints()["resources"]["AssetsTable"]
@@ -191,7 +191,10 @@ def _loaded(stack: LocalStack, tag: str, count: int) -> list[str]:
             id=generation_id,
             request_id=f"bulk{number // 4:028d}",
             index_in_request=number % 4,
-            status=Status.STORED.value,
+            # UNSAFE: answered, indexed, no object (nothing for the reconciler's audit to find
+            # missing, no event to announce).
+            status=Status.UNSAFE.value,
+            is_safe=False,
             source="api",
             prompt=f"a tile {tag} number {number}",
             model="V_3",

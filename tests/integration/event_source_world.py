@@ -139,7 +139,7 @@ def invocations(directory: Path, function: str | None = None) -> list[dict[str, 
     return [entry for entry in entries if function is None or entry["function"] == function]
 
 
-def wait_for(found: Callable[[], bool], timeout: float = 20.0, what: str = "the condition") -> None:
+def wait_for(found: Callable[[], bool], timeout: float = 60.0, what: str = "the condition") -> None:
     deadline = time.monotonic() + timeout
     while not found():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

@@ -371,7 +371,7 @@ def test_the_function_may_shorten_a_failed_messages_visibility(world: tuple[Loca
     assert times is not None
     # Back as soon as the function made it visible, long before the queue's 30 s.
     assert times["again_at"] - times["hidden_at"] < 1.5
-    assert times["again_at"] - times["first_receipt"] < 10
+    assert times["again_at"] - times["first_receipt"] < 20  # the queue would hide it for 30 s
     wait_for(lambda: _messages_left(stack, "HideQueue") == 0, what="the deletion")
 
 

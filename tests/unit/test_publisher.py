@@ -396,3 +396,12 @@ def test_other_table_errors_propagate_and_nothing_is_put(world: World, code: str
     assert raised.value is world.table.put_error
     assert world.bus.entries == []
     assert world.journal == ["claim"]
+
+
+def test_a_stored_record_without_its_object_is_logged_and_skipped_not_retried(world: World) -> None:
+    """It can never be announced: failing would hold up every change behind it on the stream."""
+    broken = stored(bucket=None, key=None, sha256=None)
+
+    assert world.publisher.publish(broken) is False
+    assert "put" not in world.journal
+    assert world.bus.entries == []

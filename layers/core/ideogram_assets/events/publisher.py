@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from ideogram_assets.events.results import ANNOUNCED, EVENT_SOURCE, announcement, detail_type
-from ideogram_assets.observability import logger
+from ideogram_assets.observability import logger, metrics
 from ideogram_assets.records.model import GenerationRecord
 
 if TYPE_CHECKING:
@@ -71,7 +73,14 @@ class Publisher:
         if not self._claim(key):
             logger.info("already announced", generation_id=record.id, status=record.status)
             return False
-        detail = announcement(record)
+        try:
+            detail = announcement(record)
+        except ValidationError as error:
+            # A record that says STORED without its object (written by hand, say) can never be
+            # announced: retrying it would only hold up every change behind it on the stream.
+            logger.error("record cannot be announced", generation_id=record.id, error=str(error))
+            metrics.add_metric(name="UnannouncedRecords", unit=MetricUnit.Count, value=1)
+            return False
         entry: PutEventsRequestEntryTypeDef = {
             "Source": EVENT_SOURCE,
             "DetailType": detail_type(detail),
