@@ -375,7 +375,10 @@ on those items (limit, 1 MB page, copy, projection, filter, last evaluated key);
 its page by binary search and runs moto's own loop. Anything it does not cover goes to moto's
 own code, and any write drops the sorted copies; tests/unit/test_bench_search_moto_query.py
 checks, page by page, that both answer alike. Sorting a partition or an index once after the
-tables are loaded is left out of the timings (the warm-up round pays it)."""
+tables are loaded is left out of the timings (the warm-up round pays it). moto also keeps every
+item object it creates for its dashboard, the copies each read makes included, so every Query
+and Scan page grows its memory for good (a full Scan of 100k records, about 1.6 GB: a run of
+these baselines ran the server out of memory); the benchmark's moto keeps no such list."""
 
 
 def report_notes(results: Results) -> list[str]:

@@ -335,3 +335,19 @@ def test_the_server_s_sitecustomize_keeps_the_patch_installed() -> None:
     )
     assert completed.stdout.split() == ["sitecustomize"] * 3
     assert patch.MARKER in completed.stderr
+
+
+def test_reads_no_longer_keep_every_item_they_copied(client: Any) -> None:
+    """moto keeps each item object it creates for its dashboard, copies too: every read leaked."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    request: dict[str, Any] = {"TableName": TABLE, "FilterExpression": "contains(PK, :w)"}
+    request["ExpressionAttributeValues"] = {":w": {"S": "fox"}}
+    before = len(Item.instances_tracked)  # type: ignore[attr-defined]
+    _pages(client, "scan", request)
+    assert len(Item.instances_tracked) > before  # type: ignore[attr-defined]  # moto as shipped
+    with patch.installed():
+        assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]
+        _pages(client, "scan", request)
+        assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]
+    assert len(Item.instances_tracked) > before  # type: ignore[attr-defined]  # put back
