@@ -7,8 +7,9 @@ Every message ends one of three ways:
   the same request running elsewhere); the message comes back after a backoff (its visibility is
   shortened to 1, 2, 4 ... seconds), and goes to the dead-letter queue after its last receive;
 - refused: the message can never succeed (unreadable, an unknown generation, Ideogram refuses the
-  input); it comes back at once, so it reaches the dead-letter queue quickly, where a person can
-  look at it.
+  input), or must not be tried again (Ideogram may have billed it without an answer we could
+  read: a retry could pay twice); it comes back at once, so it reaches the dead-letter queue
+  quickly, where a person can look at it.
 A batch item hears of each end (batches.progress), its last failure included.
 """
 
