@@ -1,12 +1,21 @@
 """Ingest function: generation requests from the queue (upstream events, batches, direct messages).
 
-Thin: Powertools' BatchProcessor runs each message through the ingest service, one at a time
-(each may take Ideogram's slots), and reports the ones that failed so only they come back.
+Thin: Powertools' AsyncBatchProcessor runs the batch's messages through the ingest service at
+once, each on a thread of its own, and reports the ones that failed so only they come back. The
+messages share this environment's Ideogram slots (ingest.wiring), so a message's writes, download
+and upload overlap another's generation instead of leaving Ideogram's slots idle.
 """
 
+import asyncio
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,7 +24,9 @@ from ideogram_assets.observability import logger, metrics, tracer
 
 # A batch whose every message failed is reported like any other (its failures come back with
 # their backoff), not raised: a raise would retry them all at once and count a function error.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# One thread per message of the largest batch the template allows (IngestBatchSize <= 10).
+workers = ThreadPoolExecutor(max_workers=10, thread_name_prefix="message")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -26,7 +37,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 
     service = ingest()
 
-    def handle(record: SQSRecord) -> None:
-        service.process(record.raw_event, context)
+    async def handle(record: SQSRecord) -> None:
+        # Each message in the context it was received in (its own log keys, the trace).
+        run = contextvars.copy_context().run
+        await asyncio.get_running_loop().run_in_executor(workers, run, service.process, record.raw_event, context)
 
-    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    with service.batch():
+        return async_process_partial_response(
+            event=event, record_handler=handle, processor=processor, context=context
+        )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from local_stack.stack import LocalStack
 from tests.e2e._helpers import (
@@ -215,6 +216,22 @@ def test_a_429_storm_is_absorbed_with_no_failed_request(stack: LocalStack) -> No
     items = stored(stack, tag, 6)
     assert {item["status"]["S"] for item in items} == {"STORED"}
     assert drain(stack, dead_letters) == []
+
+
+def test_a_burst_of_queued_requests_stays_within_ideograms_in_flight_limit(stack: LocalStack) -> None:
+    """Two environments (MaximumConcurrency 2) of five image slots each (IdeogramInflightLimit 10):
+    batches of 4 three-image requests would ask for 24 images at once without the slots."""
+    tag = f"burst-{uuid.uuid4().hex[:10]}"
+    set_faults(stack, latency_seconds=0.3)
+    before = requests.get(f"{stack.ideogram_url}/_emulator/health", timeout=10).json()
+    for number in range(8):
+        send_message(stack, {"prompt": f"a flock of starlings {number}", "num_images": 3, "tags": [tag]})
+
+    items = stored(stack, tag, 24)
+    after = requests.get(f"{stack.ideogram_url}/_emulator/health", timeout=10).json()
+    assert {item["status"]["S"] for item in items} == {"STORED"}
+    assert after["rate_limited_requests"] == before["rate_limited_requests"]
+    assert after["generate_requests"] - before["generate_requests"] == 8
 
 
 def test_reject_and_reuse_on_the_queue(stack: LocalStack) -> None:

@@ -28,6 +28,7 @@ from ideogram_assets.generation.ideogram_access import IdeogramKeyAccess
 from ideogram_assets.generation.images import ImageStore
 from ideogram_assets.generation.origin import Origin
 from ideogram_assets.generation.service import GenerationService
+from ideogram_assets.generation.slots import ImageSlots
 from ideogram_assets.generation.spec import GenerationSpec
 from ideogram_assets.ideogram import GeneratedImage, IdeogramClient
 from ideogram_assets.ideogram.image_urls import url_expiry
@@ -182,7 +183,7 @@ class World:
             default_retention_class=settings.default_retention_class,
         )
 
-    def generation_service(self, retention_class: str) -> GenerationService:
+    def generation_service(self, retention_class: str, slots: ImageSlots | None = None) -> GenerationService:
         settings = self.settings_for(retention_class)
         return GenerationService(
             settings=settings,
@@ -190,6 +191,7 @@ class World:
             records=self.records,
             images=self.image_store(settings),
             prices=PriceTable(settings.pricing_overrides),
+            slots=slots,
             now=self.clock,
         )
 

@@ -158,15 +158,31 @@ class IngestSettings(Settings):
 
     queue_url: str
     max_receives: int  # receives before the dead-letter queue: the last try is final
+    inflight_limit: int  # Ideogram's images in progress the ingest may use, all environments together
+    maximum_concurrency: int  # the mapping's ScalingConfig.MaximumConcurrency: environments at once
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
-        return cls(
+        settings = cls(
             **cls._base_fields(env),
             queue_url=_required(env, "GENERATION_REQUESTS_QUEUE_URL"),
             max_receives=_positive_int(env, "MAX_RECEIVES", 5),
+            inflight_limit=_positive_int(env, "IDEOGRAM_INFLIGHT_LIMIT", 10),
+            maximum_concurrency=_positive_int(env, "INGEST_MAXIMUM_CONCURRENCY", 2),
         )
+        if settings.maximum_concurrency > settings.inflight_limit:
+            raise ConfigurationError(
+                f"INGEST_MAXIMUM_CONCURRENCY ({settings.maximum_concurrency}) is above "
+                f"IDEOGRAM_INFLIGHT_LIMIT ({settings.inflight_limit}): environments would share "
+                "less than one image slot each"
+            )
+        return settings
+
+    @property
+    def image_slots(self) -> int:
+        """Images one environment may have in progress: together they stay within the limit."""
+        return self.inflight_limit // self.maximum_concurrency
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -29,6 +32,7 @@ from ideogram_assets.generation.duplicates import (
 from ideogram_assets.generation.errors import DuplicateGeneration
 from ideogram_assets.generation.origin import Origin
 from ideogram_assets.generation.reproduce import reproduction_spec
+from ideogram_assets.generation.slots import SlotsBusy
 from ideogram_assets.idempotency import Budget, run_once, validated_key
 from ideogram_assets.ideogram import (
     GenerationResult,
@@ -40,7 +44,7 @@ from ideogram_assets.ideogram import (
 )
 from ideogram_assets.ideogram.image_urls import url_expiry
 from ideogram_assets.ideogram.operations.generate import generate_params
-from ideogram_assets.observability import logger, metrics
+from ideogram_assets.observability import log_keys, logger, metrics
 from ideogram_assets.prompt_hash import prompt_hash
 from ideogram_assets.records import lifecycle
 from ideogram_assets.records.errors import GenerationNotFound
@@ -51,6 +55,7 @@ from ideogram_assets.storage import DownloadRejected, StorageError, StoredObject
 
 if TYPE_CHECKING:
     from ideogram_assets.generation.images import ImageStore
+    from ideogram_assets.generation.slots import ImageSlots
     from ideogram_assets.generation.spec import GenerationSpec
     from ideogram_assets.ideogram import GenerateParams, IdeogramClient
     from ideogram_assets.pricing import PriceTable
@@ -132,16 +137,23 @@ class GenerationService:
         records: RecordStore,
         images: ImageStore,
         prices: PriceTable,
+        slots: ImageSlots | None = None,
         now: Callable[[], datetime] = utc_now,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
+        # None: each call takes its chance with Ideogram's limit (a 429 is backed off and retried).
+        self._slots = slots
         self._ideogram = ideogram
         self._records = records
         self._images = images
         self._prices = prices
         self._now = now
         self._clock = clock
+
+    def counters_held(self) -> AbstractContextManager[None]:
+        """The counters of every generation run inside the block are written once, at its end."""
+        return self._records.counters_held()
 
     def generate(
         self,
@@ -209,8 +221,19 @@ class GenerationService:
         client = self._ideogram.client()
         run.records = [self._pending(run, index) for index in range(spec.num_images)]
         self._records.create(run.records)
-        logger.append_keys(request_id=run.request_id)
 
+        with log_keys(request_id=run.request_id):
+            self._run(run, client, params)
+        logger.info(
+            "generation persisted",
+            request_id=run.request_id,
+            images=len(run.records),
+            statuses=[str(record.status) for record in run.records],
+            duration_ms=round((self._clock() - started) * 1000),
+        )
+        return Outcome(request_id=run.request_id, records=tuple(run.records))
+
+    def _run(self, run: _Run, client: IdeogramClient, params: GenerateParams) -> None:
         try:
             result = self._call_ideogram(run, client, params)
             metrics.add_metric(name="IdeogramLatency", unit=MetricUnit.Milliseconds, value=result.latency_ms)
@@ -219,13 +242,6 @@ class GenerationService:
             self._flush_unsaved(run)
         finally:
             self._records.flush_counters()
-        logger.info(
-            "generation persisted",
-            images=len(run.records),
-            statuses=[str(record.status) for record in run.records],
-            duration_ms=round((self._clock() - started) * 1000),
-        )
-        return Outcome(request_id=run.request_id, records=tuple(run.records))
 
     def _stored_duplicates(self, digest: str, on_duplicate: DuplicatePolicy) -> Outcome | None:
         """`reuse`: the newest stored request of this prompt hash; `reject`: refuses, naming the
@@ -259,18 +275,8 @@ class GenerationService:
     def _call_ideogram(self, run: _Run, client: IdeogramClient, params: GenerateParams) -> GenerationResult:
         deadline = run.deadline - PERSIST_RESERVE_SECONDS
         try:
-            try:
-                result = client.generate(params, deadline=deadline)
-            except IdeogramAuthError as refused:
-                if not self._ideogram.can_refresh:
-                    raise
-                # A rotated secret: the cached key is stale. A refused call is not billed.
-                logger.info("Ideogram refused the key; reading it again")
-                try:
-                    client = self._ideogram.client(refreshed=True)
-                except ConfigurationError:
-                    raise refused from None
-                result = client.generate(params, deadline=deadline)
+            with self._ideogram_slots(run, deadline):
+                result = self._generate_with(client, params, deadline)
             if not result.data:
                 raise IdeogramNoImages(attempts=result.attempts)
             return result
@@ -278,6 +284,34 @@ class GenerationService:
             count_failure(error.kind)
             self._close_unanswered(run, error)
             raise
+
+    @contextmanager
+    def _ideogram_slots(self, run: _Run, deadline: float) -> Iterator[None]:
+        if self._slots is None:
+            yield
+            return
+        try:
+            with self._slots.hold(run.spec.num_images, deadline=deadline):
+                yield
+        except SlotsBusy:
+            # Nothing was sent: not billed, so the records go and the request may be tried again.
+            raise IdeogramUnavailable(retry_after_seconds=1, reason="slots_busy") from None
+
+    def _generate_with(
+        self, client: IdeogramClient, params: GenerateParams, deadline: float
+    ) -> GenerationResult:
+        try:
+            return client.generate(params, deadline=deadline)
+        except IdeogramAuthError as refused:
+            if not self._ideogram.can_refresh:
+                raise
+            # A rotated secret: the cached key is stale. A refused call is not billed.
+            logger.info("Ideogram refused the key; reading it again")
+            try:
+                client = self._ideogram.client(refreshed=True)
+            except ConfigurationError:
+                raise refused from None
+            return client.generate(params, deadline=deadline)
 
     def _close_unanswered(self, run: _Run, error: IdeogramError) -> None:
         """Ideogram gave no usable answer. If it may still have generated (and billed) the images,
@@ -340,8 +374,11 @@ class GenerationService:
         if not to_store:
             return
         with ThreadPoolExecutor(max_workers=len(to_store), thread_name_prefix="persist") as pool:
+            # Each in a copy of this context: its log lines keep the request's keys.
             futures = {
-                pool.submit(self._images.persist, record, *urls[record.id], deadline): record
+                pool.submit(
+                    copy_context().run, partial(self._images.persist, record, *urls[record.id], deadline)
+                ): record
                 for record in to_store
             }
             # Each record is written as soon as its image is done, not behind a slower one.

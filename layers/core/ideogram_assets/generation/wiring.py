@@ -16,6 +16,7 @@ from ideogram_assets.config import GenerateSettings, generate_settings
 from ideogram_assets.generation.ideogram_access import IdeogramKeyAccess
 from ideogram_assets.generation.images import ImageStore
 from ideogram_assets.generation.service import GenerationService
+from ideogram_assets.generation.slots import ImageSlots
 from ideogram_assets.observability import trace_requests
 from ideogram_assets.pricing import PriceTable
 from ideogram_assets.storage import DownloadPolicy
@@ -42,6 +43,12 @@ def image_store(settings: GenerateSettings) -> ImageStore:
 @cache
 def generation_service() -> GenerationService:
     """The generation service of this execution environment, built from its settings on first use."""
+    return build_generation_service()
+
+
+def build_generation_service(slots: ImageSlots | None = None) -> GenerationService:
+    """A generation service from this environment's settings; with `slots`, its calls to Ideogram
+    share that many in-flight images (the ingest, which runs a batch's requests at once)."""
     settings = generate_settings()
     return GenerationService(
         settings=settings,
@@ -49,4 +56,5 @@ def generation_service() -> GenerationService:
         records=record_store(settings),
         images=image_store(settings),
         prices=PriceTable(settings.pricing_overrides),
+        slots=slots,
     )

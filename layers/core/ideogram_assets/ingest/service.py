@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -33,7 +34,7 @@ from ideogram_assets.ideogram import (
     IdeogramUnavailable,
 )
 from ideogram_assets.ingest.messages import PoisonMessage, Work, batch_of, read_message
-from ideogram_assets.observability import logger, metrics
+from ideogram_assets.observability import log_keys, logger, metrics
 from ideogram_assets.records.errors import GenerationNotFound
 
 if TYPE_CHECKING:
@@ -108,18 +109,29 @@ class Ingest:
         self._batches = batches
         self._jitter = jitter
 
+    def batch(self) -> AbstractContextManager[None]:
+        """A batch's messages, processed inside this block (at once, on threads), add to the
+        counters once, at its end."""
+        return self._generation.counters_held()
+
     def process(self, record: dict[str, Any], budget: Budget) -> None:
-        """Runs one SQS record's request; raises MessageFailed to send it back to the queue."""
-        # Keys of the previous message of the batch must not label this one's logs.
-        logger.remove_keys(["correlation_id", "batch_id", "request_id"])
+        """Runs one SQS record's request; raises MessageFailed to send it back to the queue.
+        Thread-safe: the messages of a batch run at once."""
         receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
         if budget.get_remaining_time_in_millis() / 1000 < START_MARGIN_SECONDS:
             self._come_back(record, 0)
             raise NotStarted("too little time left in this invocation; the message comes back now")
-        work: Work | None = None
         try:
             work = read_message(record)
-            logger.append_keys(correlation_id=work.correlation_id, batch_id=work.batch_id)
+        except REFUSALS as refused:
+            self._failed(record, None, refused, receives, permanent=True)
+        except Exception as error:  # any other failure may pass: try again later
+            self._failed(record, None, error, receives, permanent=False)
+        with log_keys(correlation_id=work.correlation_id, batch_id=work.batch_id):
+            self._process(record, work, budget, receives)
+
+    def _process(self, record: dict[str, Any], work: Work, budget: Budget, receives: int) -> None:
+        try:
             outcome = self._run(work, budget)
         except DuplicateGeneration as refused:
             self._answered_by_policy(work, refused)
@@ -128,11 +140,10 @@ class Ingest:
             self._failed(record, work, refused, receives, permanent=True)
         except Exception as error:  # any other failure may pass: try again later
             self._failed(record, work, error, receives, permanent=maybe_billed(error))
-        else:
-            try:
-                self._done(work, outcome)
-            except Exception as error:  # the batch store: the replay of this key records it next time
-                self._failed(record, work, error, receives, permanent=False)
+        try:
+            self._done(work, outcome)
+        except Exception as error:  # the batch store: the replay of this key records it next time
+            self._failed(record, work, error, receives, permanent=False)
 
     def _run(self, work: Work, budget: Budget) -> Outcome:
         request = work.request
@@ -168,17 +179,17 @@ class Ingest:
                 statuses=[str(record.status) for record in outcome.records],
             )
 
-    def _answered_by_policy(self, work: Work | None, refused: DuplicateGeneration) -> None:
+    def _answered_by_policy(self, work: Work, refused: DuplicateGeneration) -> None:
         """on_duplicate=reject: the answer is the refusal itself; nothing to try again."""
         logger.info("duplicate request rejected", existing=refused.existing)
         metrics.add_metric(name="IngestedRequests", unit=MetricUnit.Count, value=1)
-        if work is not None and work.batch_id and work.batch_item:
+        if work.batch_id and work.batch_item:
             reason = f"duplicate of {', '.join(refused.existing)}"
             self._batches.item_failed(work.batch_id, work.batch_item, reason=reason, final=True)
 
     def _failed(
         self, record: dict[str, Any], work: Work | None, error: Exception, receives: int, *, permanent: bool
-    ) -> None:
+    ) -> NoReturn:
         reason = f"{type(error).__name__}: {error}"
         last = permanent or receives >= self._queue.max_receives
         log = logger.error if last else logger.warning

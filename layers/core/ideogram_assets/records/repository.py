@@ -8,8 +8,10 @@ counters (records.counters), added to the table by `flush_counters`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -127,6 +129,8 @@ class RecordStore:
         self._table_name = table_name
         self._client = client
         self.counters = CounterDeltas()
+        self._holders = 0
+        self._holding = threading.Lock()
         meta = GenerationRecord.Meta
         # Transactions go through a low-level connection with the model's own time limits.
         self._connection = Connection(
@@ -332,10 +336,28 @@ class RecordStore:
 
     # -- counters and checkpoints ---------------------------------------------------------------
 
+    @contextmanager
+    def counters_held(self) -> Iterator[None]:
+        """Counter changes are written once, when the last block holding them ends, not at each
+        flush_counters() inside: a batch of requests counted under the same status, model and
+        month adds to each of those counters once rather than once per request."""
+        with self._holding:
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._holding:
+                self._holders -= 1
+                last = self._holders == 0
+            if last:
+                self.flush_counters()
+
     def flush_counters(self) -> None:
         """Adds the counter changes noted so far to the counter items (atomic ADD), all at once:
         a generation touches a counter per status, model, style, month and tag, and waiting for
-        each in turn would add their round trips to the reply."""
+        each in turn would add their round trips to the reply. Held (counters_held): later."""
+        if self._holders:
+            return
         changes = list(self.counters.take().items())
         if len(changes) <= 1:
             for name, fields in changes:
