@@ -1,9 +1,12 @@
 """Ingest throughput: generation requests through the bus, paced by Ideogram's in-flight limit,
 against the reference batch loop (one request at a time, a fixed 3 s pause between them).
 
-The whole local stack runs as `make up` runs it, with the template's defaults for the ingest
-(IngestBatchSize=1, MaximumConcurrency = IdeogramInflightLimit = 10); the Ideogram emulator
-answers every generate call after L = 0.5 s and refuses (429) an image beyond 10 in flight.
+The whole local stack runs as `make up` runs it, deployed with IngestMaximumConcurrency=10: ten
+environments of one image slot each (IdeogramInflightLimit 10 / 10), batches of 10, so at
+L = 0.5 s each batch is ten turns of Ideogram deep. The same bus runs are then repeated on a stack
+with the template's defaults (two environments of five slots, batches of 10: two turns, suited to
+Ideogram's real latency) and reported beside them. The Ideogram emulator answers every generate
+call after L = 0.5 s and refuses (429) an image beyond 10 in flight.
 
 Candidate: N GenerationRequested events put on AssetsEventBus (PutEvents, 10 entries a call),
 timed from the first PutEvents to the last record STORED (the records' own updatedAt). Every
@@ -51,7 +54,7 @@ from bench.ingest_throughput_profile import (
     running_profile,
     slot_profile,
 )
-from bench.ingest_throughput_report import BusRun, bus_notes
+from bench.ingest_throughput_report import BusRun, bus_notes, cpu_table, rounds_table
 
 if TYPE_CHECKING:
     from local_stack.stack import LocalStack
@@ -76,6 +79,27 @@ SETTLE_TIMEOUT_SECONDS = 60.0
 PROMPT = "a lighthouse at dusk"
 SEED = 7
 FINAL_STATUSES = ("STORED", "UNSAFE", "FAILED", "LOST")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    label: str
+    description: str
+    parameters: dict[str, str]
+
+
+# At L = 0.5 s an environment's batch of 10 is 10 turns of Ideogram deep with one slot each, so
+# the slots stay busy across batch boundaries; the defaults' 2 turns suit Ideogram's real latency.
+DEEP = Deployment(
+    label="IngestMaximumConcurrency=10",
+    description="`IngestMaximumConcurrency` 10 (one image slot per environment, batches of 10)",
+    parameters={"IngestMaximumConcurrency": str(INFLIGHT_LIMIT)},
+)
+DEFAULTS = Deployment(
+    label="template defaults",
+    description="the template's defaults (two environments of five image slots, batches of 10)",
+    parameters={},
+)
 
 INGEST_FUNCTION = "IngestFunction"
 BUS = "AssetsEventBus"
@@ -343,7 +367,9 @@ class IngestRig:
         return ReferenceLoop(replies=tuple(replies), pause_seconds=REFERENCE_PAUSE_SECONDS)
 
 
-def _stack_options(logs: Path, progress: Progress, *, fault_proxy: bool = False) -> Any:
+def _stack_options(
+    logs: Path, progress: Progress, *, fault_proxy: bool = False, parameters: dict[str, str] | None = None
+) -> Any:
     from local_stack.ideogram import EmulatorSettings
     from local_stack.stack import StackOptions
 
@@ -356,6 +382,7 @@ def _stack_options(logs: Path, progress: Progress, *, fault_proxy: bool = False)
         ideogram_api_key=None,
         emulator_settings=settings,
         fault_proxy=fault_proxy,
+        parameter_overrides=dict(parameters or {}),
         progress=lambda message: progress(f"  {message}"),
     )
 
@@ -368,7 +395,9 @@ def count_calls(progress: Progress) -> str:
 
     with (
         tempfile.TemporaryDirectory(prefix="bench-ingest-calls-") as logs,
-        LocalStack(_stack_options(Path(logs), progress, fault_proxy=True)) as stack,
+        LocalStack(
+            _stack_options(Path(logs), progress, fault_proxy=True, parameters=DEEP.parameters)
+        ) as stack,
     ):
         assert stack.proxy is not None
         rules = install_counters(stack.proxy)
@@ -389,21 +418,49 @@ def count_calls(progress: Progress) -> str:
         return calls_table(counts, COUNTED_REQUESTS)
 
 
+def _warm_up(rig: IngestRig, progress: Progress) -> None:
+    progress(f"  warm-up: {WARMUP_REQUESTS} events, 1 POST /generations (discarded)")
+    rig.bus_run(WARMUP_REQUESTS, progress)
+    rig.reference_loop(1)
+
+
+def _defaults_runs(rounds: int, progress: Progress) -> tuple[IngestRig, list[float]]:
+    """The same bus runs on a stack deployed with the template's defaults (no reference loop)."""
+    from local_stack.stack import LocalStack
+
+    progress(f"  {DEFAULTS.label}: a stack of its own")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ingest-defaults-") as logs,
+        LocalStack(_stack_options(Path(logs), progress, parameters=DEFAULTS.parameters)) as stack,
+    ):
+        rig = IngestRig(stack, Path(logs) / "functions.log")
+        with rig.logging_invocations():
+            _warm_up(rig, progress)
+            samples = []
+            for number in range(1, rounds + 1):
+                result = rig.bus_run(SETTINGS.requests, progress)
+                rig.bus_runs.append(result)
+                samples.append(result.wall_seconds)
+                progress(
+                    f"  {DEFAULTS.label}, round {number}/{rounds}: bus {result.wall_seconds * 1000:.1f} ms"
+                )
+    return rig, samples
+
+
 def run(rounds: int, progress: Progress) -> Outcome:
     from local_stack.stack import LocalStack
 
     count, baseline_count = SETTINGS.requests, SETTINGS.baseline_requests
     rounds = min(rounds, MAX_ROUNDS)
     ideal = ideal_seconds(count, LATENCY_SECONDS, INFLIGHT_LIMIT)
+    progress(f"  {DEEP.label}")
     with (
         tempfile.TemporaryDirectory(prefix="bench-ingest-") as logs,
-        LocalStack(_stack_options(Path(logs), progress)) as stack,
+        LocalStack(_stack_options(Path(logs), progress, parameters=DEEP.parameters)) as stack,
     ):
         rig = IngestRig(stack, Path(logs) / "functions.log")
         with rig.logging_invocations():
-            progress(f"  warm-up: {WARMUP_REQUESTS} events, 1 POST /generations (discarded)")
-            rig.bus_run(WARMUP_REQUESTS, progress)
-            rig.reference_loop(1)
+            _warm_up(rig, progress)
 
             def bus() -> float:
                 result = rig.bus_run(count, progress)
@@ -417,30 +474,39 @@ def run(rounds: int, progress: Progress) -> Outcome:
 
             arms: dict[str, Callable[[], float]] = {"bus": bus, "reference loop": loop}
             samples = run_rounds(arms, rounds, progress, warmup=0, unit="s")
+    defaults, default_samples = _defaults_runs(rounds, progress)
     progress(f"  AWS calls per request: {COUNTED_REQUESTS} events on a stack with the fault proxy")
     calls = count_calls(progress)
     comparisons = [
         compare(
-            f"{count} requests through the bus: first PutEvents to last STORED vs ideal "
-            f"{count} x {LATENCY_SECONDS:g} s / {INFLIGHT_LIMIT} = {ideal:g} s",
+            f"{count} requests through the bus ({DEEP.label}): first PutEvents to last STORED vs "
+            f"ideal {count} x {LATENCY_SECONDS:g} s / {INFLIGHT_LIMIT} = {ideal:g} s",
             samples["bus"],
             [ideal] * len(samples["bus"]),
             RATIO_TARGET,
             "s",
         ),
         compare(
-            f"{count} requests: requests put on the bus vs requests STORED (1.00: none failed)",
-            [float(count)] * len(rig.bus_runs),
-            [float(run.stored_requests) or 1.0 for run in rig.bus_runs],
+            f"{count} requests: requests put on the bus vs requests STORED (1.00: none failed), "
+            "both deployments",
+            [float(count)] * (len(rig.bus_runs) + len(defaults.bus_runs)),
+            [float(run.stored_requests) or 1.0 for run in rig.bus_runs + defaults.bus_runs],
             1.0,
             "requests",
         ),
         compare(
-            f"{count} requests: through the bus vs the reference loop "
+            f"{count} requests: through the bus ({DEEP.label}) vs the reference loop "
             f"(EXTRAPOLATED from {baseline_count} requests, {REFERENCE_PAUSE_SECONDS:g} s pause)",
             samples["bus"],
             samples["reference loop"],
             1.0,
+            "s",
+        ),
+        compare(
+            f"{count} requests through the bus ({DEFAULTS.label}) vs the same ideal",
+            default_samples,
+            [ideal] * len(default_samples),
+            RATIO_TARGET,
             "s",
         ),
     ]
@@ -450,12 +516,22 @@ def run(rounds: int, progress: Progress) -> Outcome:
         ideal=ideal,
         latency=LATENCY_SECONDS,
         limit=INFLIGHT_LIMIT,
+        deployment=DEEP.description,
         batch_size=rig.batch_size,
         concurrency=rig.concurrency,
         requests=count,
         cores=os.process_cpu_count() or 1,
         calls=calls,
         max_rounds=MAX_ROUNDS,
+    )
+    notes.insert(
+        -1,
+        f"The same runs on a stack deployed with {DEFAULTS.description} (the mapping polled: BatchSize "
+        f"{defaults.batch_size}, MaximumConcurrency {defaults.concurrency}, "
+        f"{INFLIGHT_LIMIT // defaults.concurrency} image slots per environment):\n\n"
+        + rounds_table(defaults.bus_runs, ideal)
+        + "\n\n"
+        + cpu_table(defaults.bus_runs, count),
     )
     return Outcome(comparisons, notes)
 

@@ -123,7 +123,9 @@ def cpu_table(runs: Sequence[BusRun], requests: int) -> str:
     return _table(("CPU during a run (median of the rounds)", "CPU seconds", "ms per request"), rows)
 
 
-def lower_bounds(runs: Sequence[BusRun], ideal: float, limit: int, concurrency: int, cores: int) -> str:
+def lower_bounds(
+    runs: Sequence[BusRun], ideal: float, limit: int, batch_size: int, concurrency: int, cores: int
+) -> str:
     """What the CPU the stack needs allows at best on this machine, whatever the pacing; and how
     the measured wall time follows from the invocations' length and how many ran at once."""
     moto = _median([run.cpu.by_part.get(MOTO, 0.0) for run in runs])
@@ -136,17 +138,21 @@ def lower_bounds(runs: Sequence[BusRun], ideal: float, limit: int, concurrency: 
     # Invocation slots (MaximumConcurrency) left empty, per request: receiving the next message,
     # deleting the last one, the ramp at the start and the tail at the end of the run.
     empty = _median([(concurrency - run.running.mean) * run.wall_seconds / requests for run in runs])
+    invocations = _median([float(len(run.invocation_seconds)) for run in runs])
+    share = limit // concurrency
     return (
         f"Reading the figures. A run is no faster than its CPU allows: moto is one Python process (one "
         f"core at most), and its {moto:.1f} CPU seconds alone are {moto / ideal:.1f} x the ideal; the "
         f"whole stack used {stack:.1f} CPU seconds, which {cores} cores cannot give in less than "
         f"{stack / cores:.1f} s ({stack / cores / ideal:.1f} x the ideal), even with the machine to "
-        f"itself. Pacing: {requests} invocations of a median {invocation * 1000:.0f} ms, "
-        f"{running:.2f} running at once on average, take about "
-        f"{requests * invocation / max(running, 1e-9):.0f} s (measured: {wall:.1f} s); of the "
-        f"{concurrency} invocation slots, one sat empty {empty * 1000:.0f} ms per request. An invocation "
-        f"holds one of Ideogram's slots for L only, so the slots are used {slots:.2f} of {limit} on "
-        f"average: the time an invocation spends outside the Ideogram call is the time the slots sit idle."
+        f"itself. Pacing: {invocations:.0f} invocations (batches of up to {batch_size}) of a median "
+        f"{invocation * 1000:.0f} ms, {running:.2f} running at once on average (measured wall: "
+        f"{wall:.1f} s); of the {concurrency} invocation slots, one sat empty {empty * 1000:.0f} ms per "
+        f"request. Each environment holds {share} of Ideogram's {limit} image slots, and a request "
+        f"holds them only while Ideogram generates, so the slots' mean use ({slots:.2f} of {limit}) "
+        f"falls short of {limit} by the time an environment has no request at Ideogram: its batch's "
+        f"first writes, its last upload and STORED transaction, the next receive, and waits for the "
+        f"CPU."
     )
 
 
@@ -180,6 +186,7 @@ def bus_notes(
     ideal: float,
     latency: float,
     limit: int,
+    deployment: str,
     batch_size: int,
     concurrency: int,
     requests: int,
@@ -188,8 +195,9 @@ def bus_notes(
     max_rounds: int,
 ) -> list[str]:
     setup = (
-        f"Setup: the local stack with the template's ingest defaults (the mapping polled here: "
-        f"BatchSize {batch_size}, MaximumConcurrency {concurrency}); the Ideogram emulator answers "
+        f"Setup: the local stack deployed with {deployment} (the mapping polled here: BatchSize "
+        f"{batch_size}, MaximumConcurrency {concurrency}, {limit // concurrency} image slots per "
+        f"environment); the Ideogram emulator answers "
         f"every generate call after L = {latency:g} s and refuses (429) an image beyond {limit} in "
         f"flight. Every request asks for one image of the same prompt and seed (rendered once by the "
         f"emulator), each its own generation (its own event id). Wall time: from the first PutEvents "
@@ -206,7 +214,7 @@ def bus_notes(
         "Where an ingest invocation's time goes:\n\n" + phases_table(runs),
         cpu_table(runs, requests),
         calls,
-        lower_bounds(runs, ideal, limit, concurrency, cores),
+        lower_bounds(runs, ideal, limit, batch_size, concurrency, cores),
         f"This benchmark runs at most {max_rounds} rounds, whatever --rounds says: {len(runs)} here.",
     ]
     return notes
