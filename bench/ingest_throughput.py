@@ -68,7 +68,6 @@ RATIO_TARGET = 1.2
 MAX_ROUNDS = 3  # a round is a few minutes: at most this many, whatever --rounds says
 SAMPLE_SECONDS = 0.05
 PUT_EVENTS_ENTRIES = 10  # PutEvents takes at most 10 entries
-WARMUP_REQUESTS = 3 * INFLIGHT_LIMIT  # starts every execution environment the mapping can use
 COUNTED_REQUESTS = 2 * INFLIGHT_LIMIT  # the run whose AWS calls are counted
 RUN_TIMEOUT_SECONDS = 600.0
 SETTLE_SECONDS = 3.0  # no invocation for this long: the previous arm's work (announcements) is over
@@ -197,6 +196,9 @@ class IngestRig:
         self.mapping = pollers[0].source.name
         self.batch_size = pollers[0].source.batch_size
         self.concurrency = pollers[0].concurrency
+        # A full batch for every invocation the mapping may run at once: every execution
+        # environment starts in the warm-up, not in a measured run.
+        self.warmup_requests = self.batch_size * self.concurrency
         self.bus_runs: list[BusRun] = []
         self.reference_runs: list[ReferenceLoop] = []
         self._log: InvocationLog | None = None
@@ -404,12 +406,12 @@ def count_calls(progress: Progress) -> str:
         announced = rules[ANNOUNCEMENTS]
         rig = IngestRig(stack, Path(logs) / "functions.log")
         with rig.logging_invocations():
-            rig.bus_run(WARMUP_REQUESTS, progress)
-            rig.wait_for(lambda: announced.seen >= WARMUP_REQUESTS, "the warm-up's announcements")
+            rig.bus_run(rig.warmup_requests, progress)
+            rig.wait_for(lambda: announced.seen >= rig.warmup_requests, "the warm-up's announcements")
             rig.settle()
             before = {label: rule.seen for label, rule in rules.items()}
             result = rig.bus_run(COUNTED_REQUESTS, progress)
-            expected = WARMUP_REQUESTS + COUNTED_REQUESTS
+            expected = rig.warmup_requests + COUNTED_REQUESTS
             rig.wait_for(lambda: announced.seen >= expected, "the counted run's announcements")
             rig.settle()
             counts = {label: rule.seen - before[label] for label, rule in rules.items()}
@@ -419,8 +421,8 @@ def count_calls(progress: Progress) -> str:
 
 
 def _warm_up(rig: IngestRig, progress: Progress) -> None:
-    progress(f"  warm-up: {WARMUP_REQUESTS} events, 1 POST /generations (discarded)")
-    rig.bus_run(WARMUP_REQUESTS, progress)
+    progress(f"  warm-up: {rig.warmup_requests} events, 1 POST /generations (discarded)")
+    rig.bus_run(rig.warmup_requests, progress)
     rig.reference_loop(1)
 
 
