@@ -297,3 +297,184 @@ def test_a_cancelled_transaction_never_undoes_a_write_made_meanwhile(
             if "Item" in client.get_item(TableName=TABLE, Key=key, ConsistentRead=True)
         ]
         assert back == [], f"round {round_number}: {len(back)} deleted records came back"
+
+
+WIDE = "moto-transactions-wide"  # many partitions, a GSI and a stream
+FLAT = "moto-transactions-flat"  # no range key: its partitions are its items
+PARTITIONS = 2000
+
+
+def _wide_item(partition: int, sort: int) -> dict[str, Any]:
+    return {
+        "PK": {"S": f"P#{partition:05d}"},
+        "SK": {"S": f"S#{sort}"},
+        "day": {"S": f"2031-01-{partition % 28 + 1:02d}"},
+        "count": {"N": str(sort)},
+        "tags": {"SS": ["a", f"t{partition}"]},
+        "meta": {"M": {"seen": {"L": [{"N": "1"}, {"BOOL": True}]}}},
+    }
+
+
+def _create_wide_tables(client: Any) -> None:
+    client.create_table(
+        TableName=WIDE,
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": "day", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByDay",
+                "KeySchema": [{"AttributeName": "day", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    client.create_table(
+        TableName=FLAT,
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # Partitions of one item, and every tenth one of three (so a Delete can change their order).
+    items = [_wide_item(p, s) for p in range(PARTITIONS) for s in range(3 if p % 10 == 0 else 1)]
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        client.batch_write_item(RequestItems={WIDE: batch})
+    for start in range(0, 200, 25):
+        batch = [
+            {"PutRequest": {"Item": {"PK": {"S": f"F#{n:03d}"}, "n": {"N": str(n)}}}}
+            for n in range(start, start + 25)
+        ]
+        client.batch_write_item(RequestItems={FLAT: batch})
+
+
+def _wide_key(partition: int, sort: int) -> dict[str, Any]:
+    return {"PK": {"S": f"P#{partition:05d}"}, "SK": {"S": f"S#{sort}"}}
+
+
+def _touching_many_partitions(last_check_passes: bool) -> list[dict[str, Any]]:
+    """Deletes (one the first of a partition of three), Updates of present and absent items, Puts
+    over an item and into a new partition, a Delete in the table without a range key, and a
+    ConditionCheck that decides whether the transaction goes through."""
+    touch = {":one": {"N": "1"}, ":tag": {"SS": ["new"]}}
+    update = "SET #count = #count + :one ADD tags :tag"
+    return [
+        {"Delete": {"TableName": WIDE, "Key": _wide_key(10, 0)}},
+        {"Delete": {"TableName": WIDE, "Key": _wide_key(1501, 0)}},
+        *(
+            {
+                "Update": {
+                    "TableName": WIDE,
+                    "Key": _wide_key(partition, 0),
+                    "UpdateExpression": update,
+                    "ExpressionAttributeNames": {"#count": "count"},
+                    "ExpressionAttributeValues": touch,
+                }
+            }
+            for partition in (7, 20, 999)
+        ),
+        {
+            "Update": {
+                "TableName": WIDE,
+                "Key": _wide_key(30, 9),
+                "UpdateExpression": "SET #day = :day",
+                "ExpressionAttributeNames": {"#day": "day"},
+                "ExpressionAttributeValues": {":day": {"S": "2031-01-05"}},
+            }
+        },
+        {"Put": {"TableName": WIDE, "Item": {**_wide_item(40, 1), "day": {"S": "2031-01-05"}}}},
+        {"Put": {"TableName": WIDE, "Item": _wide_item(PARTITIONS + 5, 0)}},
+        {"Put": {"TableName": WIDE, "Item": {**_wide_item(42, 0), "count": {"N": "42"}}}},
+        {"Delete": {"TableName": FLAT, "Key": {"PK": {"S": "F#017"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": FLAT,
+                "Key": {"PK": {"S": "F#018"}},
+                "ConditionExpression": "attribute_exists(PK)"
+                if last_check_passes
+                else "attribute_not_exists(PK)",
+            }
+        },
+    ]
+
+
+def _scan_in_order(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item in the order a paginated Scan returns them (moto's storage order)."""
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator("scan").paginate(TableName=table, PaginationConfig={"PageSize": 300}):
+        items += page["Items"]
+    return items
+
+
+def _on_day(client: Any, day: str) -> list[dict[str, Any]]:
+    answer = client.query(
+        TableName=WIDE,
+        IndexName="ByDay",
+        KeyConditionExpression="#day = :day",
+        ExpressionAttributeNames={"#day": "day"},
+        ExpressionAttributeValues={":day": {"S": day}},
+    )
+    return sorted(answer["Items"], key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+
+
+def _wide_stream(client: Any, streams: Any) -> list[tuple[Any, ...]]:
+    arn = client.describe_table(TableName=WIDE)["Table"]["LatestStreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records: list[tuple[Any, ...]] = []
+    while True:
+        answer = streams.get_records(ShardIterator=iterator, Limit=1000)
+        records += [
+            (
+                record["dynamodb"]["SequenceNumber"],
+                record["eventName"],
+                record["dynamodb"]["Keys"],
+                record["dynamodb"].get("NewImage"),
+                record["dynamodb"].get("OldImage"),
+            )
+            for record in answer["Records"]
+        ]
+        if not answer["Records"]:
+            return records
+        iterator = answer["NextShardIterator"]
+
+
+def test_a_cancelled_transaction_over_many_partitions_puts_back_exactly_what_it_touched(
+    emulators: tuple[AwsEmulator, AwsEmulator],
+) -> None:
+    servers = [(server.client("dynamodb"), server.client("dynamodbstreams")) for server in emulators]
+    seen = []
+    for client, streams in servers:
+        _create_wide_tables(client)
+        wide, flat, stream = (
+            _scan_in_order(client, WIDE),
+            _scan_in_order(client, FLAT),
+            _wide_stream(client, streams),
+        )
+        days = {day: _on_day(client, day) for day in ("2031-01-05", "2031-01-11")}
+        with pytest.raises(ClientError) as cancelled:
+            client.transact_write_items(TransactItems=_touching_many_partitions(last_check_passes=False))
+        reasons = [reason["Code"] for reason in cancelled.value.response["CancellationReasons"]]
+        assert reasons == ["None"] * 10 + ["ConditionalCheckFailed"]
+        assert _scan_in_order(client, WIDE) == wide  # the same items, in the same order
+        assert _scan_in_order(client, FLAT) == flat
+        assert _wide_stream(client, streams) == stream
+        assert {day: _on_day(client, day) for day in days} == days
+        assert "Item" in client.get_item(TableName=WIDE, Key=_wide_key(10, 0))
+        assert "Item" not in client.get_item(TableName=WIDE, Key=_wide_key(PARTITIONS + 5, 0))
+        # Then the same transaction goes through, and the stream goes on from where it was.
+        client.transact_write_items(TransactItems=_touching_many_partitions(last_check_passes=True))
+        seen.append(
+            (_scan_in_order(client, WIDE), _scan_in_order(client, FLAT), _wide_stream(client, streams))
+        )
+        # 9 writes; moto streams an Update of an absent item twice; a ConditionCheck streams nothing
+        assert len(seen[-1][2]) == len(stream) + 10
+        assert seen[-1][2][: len(stream)] == stream
+    assert seen[1] == seen[0]  # what moto as shipped stores and streams, the local stack's does
