@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from typing import ClassVar
 from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIEnvironment
 
@@ -44,6 +45,14 @@ def _application(environ: WSGIEnvironment, start_response: StartResponse) -> Ite
 
 class _QuickIdleHandler(KeepAliveRequestHandler):
     timeout = 0.3
+
+
+class _NagleRecordingHandler(KeepAliveRequestHandler):
+    no_delay: ClassVar[list[int]] = []
+
+    def setup(self) -> None:
+        super().setup()
+        self.no_delay.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
 
 def _serve(handler: type[KeepAliveRequestHandler]) -> Iterator[BaseWSGIServer]:
@@ -212,6 +221,15 @@ def test_an_idle_connection_is_closed_quietly_after_the_idle_timeout(
         assert not _closed_by_server(connection, within=0.05)
         assert _closed_by_server(connection, within=5)
     assert not [record for record in caplog.records if record.name == "werkzeug"]
+
+
+def test_responses_are_not_held_back_by_nagles_algorithm() -> None:
+    """werkzeug sends a response's headers and body apart: with Nagle's algorithm on, the body
+    would wait for the client's delayed acknowledgement of the headers (~40 ms a request)."""
+    for server in _serve(_NagleRecordingHandler):
+        with _connect(server) as connection:
+            assert _body(connection, _get("/quick"))[0] == 200
+    assert _NagleRecordingHandler.no_delay == [1]
 
 
 def test_install_patches_moto_once_and_says_so() -> None:
