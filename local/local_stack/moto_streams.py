@@ -80,7 +80,10 @@ def _structure(members: dict[str, Render]) -> Render:
             member_render = members.get(name)
             if member_render is None:
                 raise Unrenderable(f"a member the model does not name: {name!r}")
-            return {} if member is None else {name: member_render(member)}
+            if member is None:
+                return {}
+            rendered = member_render(member)
+            return value if rendered is member else {name: rendered}  # most are strings as they are
         if not value.keys() <= members.keys():
             raise Unrenderable(f"members the model does not name: {sorted(value.keys() - members.keys())}")
         return {
@@ -95,7 +98,13 @@ def _structure(members: dict[str, Render]) -> Render:
 def _list(item: Render, of_structures: bool) -> Render:
     if of_structures:  # moto keeps a None item as it is
         return lambda value: [None if entry is None else item(entry) for entry in value]
-    return lambda value: [item(entry) for entry in value]
+
+    def render(value: Any) -> Any:
+        rendered = [item(entry) for entry in value]
+        same = type(value) is list and all(new is old for new, old in zip(rendered, value, strict=True))
+        return value if same else rendered
+
+    return render
 
 
 def _map(item: Render, of_structures: bool) -> Render:
