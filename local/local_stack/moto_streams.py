@@ -27,6 +27,7 @@ import base64
 import sys
 import time
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 MARKER = "local stack: DynamoDB Streams shard iterators expire after 15 minutes"
@@ -55,9 +56,11 @@ class Unrenderable(Exception):
 
 
 def _string(value: Any) -> Any:
-    # moto's JSON serializer: str() of anything but None, {} and [].
+    # moto's JSON serializer: an Enum's value; str() of anything but None, {} and [].
     if type(value) is str:
         return value
+    if isinstance(value, Enum):
+        value = value.value
     return value if value is None or value == {} or value == [] else str(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,6 +52,10 @@ def _moto_body(result: Any) -> str:
 def _direct_body(result: Any) -> str:
     _, render = compile_get_records()
     return json.dumps(render(result))
+
+
+class _Event(Enum):
+    REMOVE = "REMOVE"
 
 
 def _record(number: int, **dynamodb: Any) -> dict[str, Any]:
