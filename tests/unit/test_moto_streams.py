@@ -121,6 +121,7 @@ EVERY_TYPE = {
                         **_record(5, Keys={"PK": {"N": "5"}}),
                         "userIdentity": {"Type": "Service", "PrincipalId": "x"},
                     },
+                    {**_record(6, Keys={"PK": {"N": 6}}), "eventName": _Event.REMOVE, "awsRegion": 7},
                 ],
             },
             id="every type, absent and None members, timestamps",
