@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from ideogram_assets.records.model import GenerationRecord
+from ideogram_assets.records.repository import RecordStore
 from ideogram_assets.records.status import Status
-from ideogram_assets.retention.reconcile import PENDING_SETTLE, ReconcileOptions
+from ideogram_assets.retention.reconcile import PENDING_SETTLE, ReconcileOptions, Reconciler
 from tests.integration.retention_world import (
+    REGION,
     TASK_SECONDS,
     World,
     nonzero,
@@ -216,6 +220,36 @@ def test_a_pending_image_with_its_object_stored_is_verified_once_settled(world: 
     assert item["sha256"] == {"S": sha256(png)}  # computed from the stored bytes, read back
     assert item["sizeBytes"] == {"N": str(len(png))}
     assert "openStatus" not in item
+    assert world.counters() == recount(world.record_items().values())
+
+
+def test_an_image_another_reconcile_run_stored_first_is_changed_meanwhile_not_an_error(
+    world: World,
+) -> None:
+    """Two runs at once: the other one verifies the image (its STORED write moves index items, a
+    transaction) between this run's read and its write."""
+    record, _ = world.uploaded_but_not_recorded()
+    world.clock.advance(seconds=PENDING_SETTLE.total_seconds() + 60)
+
+    class RacedStore(RecordStore):
+        def open_records(self, status: Status, created_before: str) -> Iterator[GenerationRecord]:
+            for found in super().open_records(status, created_before):
+                assert reconcile(world)["counts"] == {"verified": 1}  # the other run gets there first
+                yield found
+
+    raced = RacedStore(world.table, REGION, world.aws.client("dynamodb"))
+    reconciler = Reconciler(
+        settings=world.settings,
+        records=raced,
+        images=world.image_store(),
+        s3=world.s3,
+        now=world.clock,
+        options=ReconcileOptions(),
+    )
+    summary = reconciler.run(dry_run=False, deadline=time.monotonic() + TASK_SECONDS).to_json()
+
+    assert summary["counts"] == {"changed_meanwhile": 1}
+    assert world.item(record.id)["status"] == {"S": "STORED"}
     assert world.counters() == recount(world.record_items().values())
 
 

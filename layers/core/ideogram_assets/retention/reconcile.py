@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from ideogram_assets.records import lifecycle
 from ideogram_assets.records.model import GenerationRecord, iso
@@ -166,7 +166,7 @@ class Reconciler:
             return
         try:
             self._records.update(record, transition)
-        except UpdateError as error:
+        except (UpdateError, TransactWriteError) as error:  # a transaction when index items move
             if is_conditional_failure(error):
                 summary.add("changed_meanwhile", record.id)
                 return
