@@ -39,8 +39,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 
     async def handle(record: SQSRecord) -> None:
         # Each message in the context it was received in (its own log keys, the trace).
-        run = contextvars.copy_context().run
-        await asyncio.get_running_loop().run_in_executor(workers, run, service.process, record.raw_event, context)
+        in_context = contextvars.copy_context().run
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(workers, in_context, service.process, record.raw_event, context)
 
     with service.batch():
         return async_process_partial_response(
