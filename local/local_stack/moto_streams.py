@@ -30,6 +30,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
+from local_stack.moto_transactions import WRITES
+
 MARKER = "local stack: DynamoDB Streams shard iterators expire after 15 minutes"
 RENDERING_MARKER = "local stack: DynamoDB Streams GetRecords rendered directly"
 ITERATOR_LIFETIME_SECONDS = 15 * 60
@@ -308,7 +310,11 @@ def install() -> bool:
 
     def get_records(self: Any, *args: Any, **kwargs: Any) -> Any:
         prune(self)
-        return original_get_records(self, *args, **kwargs)
+        # Not while a write runs: a transaction's stream records are undone if it is cancelled,
+        # and their sequence numbers reused, so a read in between would deliver records that
+        # never were and skip real ones.
+        with WRITES:
+            return original_get_records(self, *args, **kwargs)
 
     init.local_stack_patch = True  # type: ignore[attr-defined]
     iterator_type.__init__ = init

@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+# Held by every DynamoDB write, and by reads of the table's stream.
+WRITES = threading.RLock()
 MARKER = "local stack: moto backs up only what a transaction writes"  # bench/retention_sweep.py reads it
 
 type _Key = tuple[Any, Any]  # (hash key, range key or None), as moto's DynamoType values
@@ -208,8 +210,9 @@ def _serialize_writes(backend: Any) -> None:
     """One write at a time, as DynamoDB isolates them: moto's server answers requests on threads
     and checks a condition, writes, and (for a cancelled transaction) puts the items back, with
     nothing in between held. Two transactions at once could then both pass a condition only one
-    should, and a cancelled one could undo another request's write. Reads are not held."""
-    lock = threading.RLock()
+    should, and a cancelled one could undo another request's write. Reads are not held, except
+    the stream's (moto_streams.py): a cancelled transaction's stream records must never be read."""
+    lock = WRITES
     for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
         original = getattr(backend, name)
 

@@ -4,6 +4,9 @@ writes GetRecords answers byte for byte as moto's own serializer does."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from types import SimpleNamespace
@@ -148,3 +151,48 @@ def test_a_result_the_renderer_does_not_mirror_is_left_to_moto(result: dict[str,
     with pytest.raises(Unrenderable):
         render(result)
     _moto_body(result)  # moto's serializer answers it its own way
+
+
+READ_DURING_WRITE = textwrap.dedent(
+    """
+    import threading, time
+    import boto3
+    from moto import mock_aws
+    from local_stack import moto_streams, moto_transactions
+
+    moto_transactions.install()
+    moto_streams.install()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        table = dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )["TableDescription"]
+        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        arn = table["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        finished = []
+        with moto_transactions.WRITES:  # a write in progress
+            reader = threading.Thread(
+                target=lambda: finished.append(streams.get_records(ShardIterator=iterator))
+            )
+            reader.start()
+            reader.join(0.5)
+            print("read during the write:", bool(finished))
+        reader.join(10)
+        print("read after it:", bool(finished))
+    """
+)
+
+
+def test_the_stream_is_not_read_while_a_write_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", READ_DURING_WRITE], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["read during the write: False", "read after it: True"]
