@@ -2,8 +2,8 @@
 
 Everything reaches it over real HTTPS through AWS_ENDPOINT_URL (with AWS_CA_BUNDLE trusting
 its certificate), exactly as boto3 and PynamoDB reach AWS; nothing is patched in the clients'
-processes. The server process runs moto with the local stack's patch (moto_transactions.py), which
-changes how long a transaction takes, not what moto stores or answers.
+processes. The server process runs moto with the local stack's patches (moto_server.py), which
+change how long moto takes and how it isolates writes, not what it stores or answers.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ batch waits until this one has succeeded or been given up:
   record naming them (shard, first and last sequence numbers, batch size, condition).
 
 The position is kept as the last sequence number read and a new iterator is asked for on every
-poll: the AWS emulator replaces a table's stream object when it undoes a cancelled transaction,
-and an old iterator would then never see another record.
+poll, as a consumer that never holds an iterator past its 15 minutes does (the AWS emulator lets
+iterators expire, as DynamoDB does).
 """
 
 from __future__ import annotations
