@@ -130,6 +130,16 @@ EVERY_TYPE = {
             id="every type, absent and None members, timestamps",
         ),
         pytest.param({"Records": [None, _record(6, Keys={})], "NextShardIterator": None}, id="None items"),
+        pytest.param(
+            {"Records": [], "NextShardIterator": "x", "Unknown": 1}, id="a key no member is picked by"
+        ),
+        pytest.param(
+            {
+                "Records": [_record(1, Keys={"PK": {"S": "a", "Z": "b"}, "SK": {"Z": "c"}})],
+                "NextShardIterator": "x",
+            },
+            id="unknown attribute types",
+        ),
     ],
 )
 def test_get_records_renders_the_bytes_moto_serializer_writes(result: dict[str, Any]) -> None:
@@ -139,12 +149,17 @@ def test_get_records_renders_the_bytes_moto_serializer_writes(result: dict[str, 
 @pytest.mark.parametrize(
     "result",
     [
-        {"Records": [], "NextShardIterator": "x", "Unknown": 1},
+        {"Records": [], "NextShardIterator": "x", "RecordList": []},
         {"Records": [{**_record(1, Keys={}), "event_id": "aliased"}], "NextShardIterator": "x"},
-        {"Records": [_record(1, Keys={"PK": {"S": "a", "Z": "b"}})], "NextShardIterator": "x"},
+        {"Records": [_record(1, Keys={"PK": {"ss": ["a"]}})], "NextShardIterator": "x"},
         {"Records": [_record(1, Keys={"PK": ["not", "a", "dict"]})], "NextShardIterator": "x"},
     ],
-    ids=["unknown member", "a key moto's picker would alias", "unknown attribute type", "not a structure"],
+    ids=[
+        "a member's shape name",
+        "a key moto's picker would alias",
+        "an alias in a value",
+        "not a structure",
+    ],
 )
 def test_a_result_the_renderer_does_not_mirror_is_left_to_moto(result: dict[str, Any]) -> None:
     _, render = compile_get_records()
