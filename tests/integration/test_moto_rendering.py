@@ -72,7 +72,7 @@ type Call = Callable[[Any], Any]
 def _calls() -> Iterator[tuple[str, Call]]:
     """The sequence of requests, each a name and a call on a DynamoDB client."""
     for number in range(ITEMS):
-        yield f"put {number}", lambda c, n=number: c.put_item(TableName=TABLE, Item=_item(n))
+        yield f"put {number}", _request("put_item", TableName=TABLE, Item=_item(number))
     yield (
         "put ALL_OLD TOTAL",
         lambda c: c.put_item(
@@ -103,7 +103,7 @@ def _calls() -> Iterator[tuple[str, Call]]:
         },
     }
     for returned in ("ALL_NEW", "UPDATED_OLD", "UPDATED_NEW", "ALL_OLD", "NONE"):
-        yield f"update {returned}", lambda c, r=returned: c.update_item(**update, ReturnValues=r)
+        yield f"update {returned}", _request("update_item", **update, ReturnValues=returned)
     yield (
         "update of an absent item",
         lambda c: c.update_item(
@@ -214,6 +214,10 @@ def _calls() -> Iterator[tuple[str, Call]]:
         ),
     )
     yield "scan all", lambda c: c.scan(TableName=TABLE)
+
+
+def _request(operation: str, **request: Any) -> Call:
+    return lambda client: getattr(client, operation)(**request)
 
 
 def _partition() -> dict[str, Any]:
