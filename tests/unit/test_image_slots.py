@@ -96,3 +96,65 @@ def test_many_threads_never_hold_more_than_the_capacity() -> None:
 def test_an_environment_needs_a_slot() -> None:
     with pytest.raises(ValueError, match="at least one"):
         ImageSlots(0, clock=time.monotonic)
+
+
+def test_at_most_capacity_requests_prepare_at_once() -> None:
+    slots = ImageSlots(2, clock=time.monotonic)
+    preparing = 0
+    most = 0
+    lock = threading.Lock()
+
+    def request() -> None:
+        nonlocal preparing, most
+        with slots.preparing():
+            with lock:
+                preparing += 1
+                most = max(most, preparing)
+            time.sleep(0.005)
+            with lock:
+                preparing -= 1
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 2
+
+
+def test_a_turn_to_prepare_ends_when_the_request_asks_for_slots() -> None:
+    slots = ImageSlots(1, clock=time.monotonic)
+    asked = threading.Event()
+    second_prepared = threading.Event()
+    seen_while_generating: list[bool] = []
+
+    def first() -> None:
+        with slots.preparing(), slots.hold(1, deadline=time.monotonic() + 5):
+            asked.set()
+            seen_while_generating.append(second_prepared.wait(2))
+
+    def second() -> None:
+        asked.wait(5)
+        with slots.preparing():
+            second_prepared.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen_while_generating == [True]  # the next request prepared while this one generated
+
+
+def test_a_request_that_never_asks_for_slots_gives_its_turn_back_at_the_end() -> None:
+    slots = ImageSlots(1, clock=time.monotonic)
+    with pytest.raises(RuntimeError), slots.preparing():
+        raise RuntimeError("a replay: the stored answer, no Ideogram call")
+    with slots.preparing():  # would block forever had the turn not come back
+        pass
+
+
+def test_holding_without_a_turn_is_allowed() -> None:
+    slots = ImageSlots(1, clock=time.monotonic)
+    with slots.hold(1, deadline=time.monotonic() + 1):  # the HTTP path takes no turn
+        assert slots.in_use == 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from ideogram_assets.generation.service import GenerationService, Outcome
+    from ideogram_assets.generation.slots import ImageSlots
 
 # Errors retrying cannot cure.
 REFUSALS = (
@@ -102,9 +103,11 @@ class Ingest:
         generation: GenerationService,
         queue: IngestQueue,
         batches: BatchReporter,
+        slots: ImageSlots | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._generation = generation
+        self._slots = slots
         self._queue = queue
         self._batches = batches
         self._jitter = jitter
@@ -127,7 +130,8 @@ class Ingest:
             self._failed(record, None, refused, receives, permanent=True)
         except Exception as error:  # any other failure may pass: try again later
             self._failed(record, None, error, receives, permanent=False)
-        with log_keys(correlation_id=work.correlation_id, batch_id=work.batch_id):
+        preparing = self._slots.preparing() if self._slots else nullcontext()
+        with log_keys(correlation_id=work.correlation_id, batch_id=work.batch_id), preparing:
             self._process(record, work, budget, receives)
 
     def _process(self, record: dict[str, Any], work: Work, budget: Budget, receives: int) -> None:

@@ -26,4 +26,5 @@ def ingest() -> Ingest:
         generation=build_generation_service(slots),
         queue=queue,
         batches=BatchProgress(settings.table_name, dynamodb_client()),
+        slots=slots,
     )
