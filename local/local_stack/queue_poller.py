@@ -1,10 +1,10 @@
 """Polls a queue for a function as Lambda's SQS event source mapping does (triggers/queue.py).
 
-A receiver thread takes a concurrency slot (at most ScalingConfig.MaximumConcurrency), long polls
-the queue for up to BatchSize messages (and keeps polling for up to MaximumBatchingWindowInSeconds
-while the batch is not full), then hands the batch to an invocation of its own, which gives the
-slot back when it ends. No message is received while no slot is free, so none waits for a slot
-while its visibility timeout runs.
+A receiver thread long polls the queue for up to BatchSize messages (and keeps polling for up to
+MaximumBatchingWindowInSeconds while the batch is not full), takes a concurrency slot (at most
+ScalingConfig.MaximumConcurrency) and hands the batch to an invocation of its own, which gives the
+slot back when the function returns. While every slot is busy, one batch waits for the next free
+slot, received already, as Lambda's pollers read ahead: a slot given back is filled at once.
 
 The function gets Lambda's `aws:sqs` event. Afterwards the messages that succeeded are deleted:
 all of them, or with ReportBatchItemFailures all but the reported ones; none when the batch failed
@@ -34,6 +34,20 @@ from local_stack.triggers.queue import QueueSource
 _log = logging.getLogger("local_stack.event_sources")
 MAX_RECEIVE = 10  # SQS's ReceiveMessage and DeleteMessageBatch take at most 10 messages
 _SLOT_WAIT_SECONDS = 0.2
+
+
+class _Slot:
+    """An invocation's concurrency slot, given back once: when the invocation ends, before the
+    messages it processed are deleted."""
+
+    def __init__(self, slots: threading.BoundedSemaphore) -> None:
+        self._slots = slots
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._slots.release()
 
 
 def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,20 +161,23 @@ class QueuePoller:
         return messages
 
     def _run(self) -> None:
+        ahead: list[dict[str, Any]] = []  # the next batch, received while every slot was busy
         while not self._stopping.is_set():
+            if not ahead:
+                try:
+                    ahead = self._collect()
+                except (
+                    Exception
+                ) as error:  # the AWS emulator unreachable a moment: poll again, as Lambda does
+                    if not self._stopping.is_set():
+                        _log.warning(json.dumps({"mapping": self.source.name, "pollError": repr(error)}))
+                        self._stopping.wait(1)
+                    continue
+                if not ahead:
+                    continue
             if not self._slots.acquire(timeout=_SLOT_WAIT_SECONDS):
                 continue
-            try:
-                messages = self._collect()
-            except Exception as error:  # the AWS emulator unreachable a moment: poll again, as Lambda does
-                self._slots.release()
-                if not self._stopping.is_set():
-                    _log.warning(json.dumps({"mapping": self.source.name, "pollError": repr(error)}))
-                    self._stopping.wait(1)
-                continue
-            if not messages:
-                self._slots.release()
-                continue
+            messages, ahead = ahead, []
             thread = threading.Thread(
                 target=self._process, args=(messages,), name=f"sqs-invoke-{self.source.name}"
             )
@@ -169,6 +186,7 @@ class QueuePoller:
             thread.start()
 
     def _process(self, messages: list[dict[str, Any]]) -> None:
+        slot = _Slot(self._slots)
         try:
             records = [sqs_record(message, self.source.queue_arn, self._region) for message in messages]
             event_filter = self.source.event_filter
@@ -177,15 +195,15 @@ class QueuePoller:
                 self._delete([record for record, passed in zip(records, passes, strict=True) if not passed])
                 records = [record for record, passed in zip(records, passes, strict=True) if passed]
             if records:
-                self._invoke(records)
+                self._invoke(records, slot)
         except Exception as error:  # a failed delete: the messages come back, as they would in AWS
             _log.warning(json.dumps({"mapping": self.source.name, "error": repr(error)}))
         finally:
-            self._slots.release()
+            slot.release()
             with self._lock:
                 self._invocations.discard(threading.current_thread())
 
-    def _invoke(self, records: list[dict[str, Any]]) -> None:
+    def _invoke(self, records: list[dict[str, Any]], slot: _Slot) -> None:
         identifiers = [record["messageId"] for record in records]
         outcome = invoke_batch(
             self.runtime,
@@ -194,6 +212,7 @@ class QueuePoller:
             report_batch_item_failures=self.source.report_batch_item_failures,
             log_entry={"mapping": self.source.name, "eventSourceARN": self.source.queue_arn},
         )
+        slot.release()  # the invocation is over: the next batch need not wait for these deletes
         if outcome.failed is None:
             return  # the whole batch comes back after its visibility timeout
         self._delete([record for record in records if record["messageId"] not in outcome.failed])
