@@ -2,8 +2,9 @@
 against the reference batch loop (one request at a time, a fixed 3 s pause between them).
 
 The whole local stack runs as `make up` runs it, deployed with IngestMaximumConcurrency=10: ten
-environments of one image slot each (IdeogramInflightLimit 10 / 10), batches of 10, so at
-L = 0.5 s each batch is ten turns of Ideogram deep. The same bus runs are then repeated on a stack
+environments of one image slot each (IdeogramInflightLimit 10 / 10), batches of 10 gathered for
+up to 1 s (IngestBatchingWindowSeconds=1), so at L = 0.5 s each batch is ten turns of Ideogram
+deep. The same bus runs are then repeated on a stack
 with the template's defaults (two environments of five slots, batches of 10: two turns, suited to
 Ideogram's real latency) and reported beside them. The Ideogram emulator answers every generate
 call after L = 0.5 s and refuses (429) an image beyond 10 in flight.
@@ -88,11 +89,15 @@ class Deployment:
 
 
 # At L = 0.5 s an environment's batch of 10 is 10 turns of Ideogram deep with one slot each, so
-# the slots stay busy across batch boundaries; the defaults' 2 turns suit Ideogram's real latency.
+# the slots stay busy across batch boundaries; a 1 s batching window keeps the batches full while
+# the events are still arriving. The defaults' 2 turns suit Ideogram's real latency.
 DEEP = Deployment(
     label="IngestMaximumConcurrency=10",
-    description="`IngestMaximumConcurrency` 10 (one image slot per environment, batches of 10)",
-    parameters={"IngestMaximumConcurrency": str(INFLIGHT_LIMIT)},
+    description=(
+        "`IngestMaximumConcurrency` 10 (one image slot per environment, batches of 10) and "
+        "`IngestBatchingWindowSeconds` 1"
+    ),
+    parameters={"IngestMaximumConcurrency": str(INFLIGHT_LIMIT), "IngestBatchingWindowSeconds": "1"},
 )
 DEFAULTS = Deployment(
     label="template defaults",
