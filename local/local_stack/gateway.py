@@ -128,6 +128,9 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     server: _GatewayServer
     raw_requestline: bytes  # set by http.server before parse_request
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: with Nagle's algorithm on, a kept-alive
+    # connection's body waits for the client's delayed acknowledgement (~40 ms) every time.
+    disable_nagle_algorithm = True
     # Error replies to requests whose version is unreadable still get a status line (http.server
     # would otherwise answer them as HTTP/0.9: a bare body).
     default_request_version = "HTTP/1.1"

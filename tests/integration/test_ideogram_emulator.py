@@ -467,3 +467,31 @@ def test_cli_serves_logs_without_secrets_and_stops_on_ctrl_c() -> None:
     assert key not in errors
     assert "sig=" not in errors
     assert "stopped" in errors
+
+
+def test_a_kept_connection_answers_after_the_latency_alone(emulator: RunningEmulator) -> None:
+    """The emulator answers after L, not L plus the ~40 ms a body waits for the client's delayed
+    acknowledgement when Nagle's algorithm holds it back on a kept-alive connection."""
+    set_faults(emulator, latency_seconds=0.2)
+    body = {"image_request": {"prompt": "a lighthouse at dusk", "seed": 7}}
+    with requests.Session() as session:
+        took = []
+        for _ in range(6):
+            started = time.perf_counter()
+            reply = session.post(
+                f"{emulator.url}/generate", json=body, headers={"Api-Key": API_KEY}, timeout=10
+            )
+            took.append(time.perf_counter() - started)
+            assert reply.status_code == 200, reply.text
+    assert sorted(took)[len(took) // 2] < 0.2 + 0.03  # one connection throughout; ~0.24 s with Nagle
+
+
+def test_every_local_http_server_sends_without_nagles_delay() -> None:
+    from local_stack.fault_proxy import _ProxyHandler
+    from local_stack.gateway import _GatewayHandler
+    from local_stack.ideogram.server import _Handler
+    from local_stack.lambda_api import _LambdaApiHandler
+
+    for handler in (_Handler, _GatewayHandler, _LambdaApiHandler, _ProxyHandler):
+        assert handler.protocol_version == "HTTP/1.1"
+        assert handler.disable_nagle_algorithm is True, handler.__name__

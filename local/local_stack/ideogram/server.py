@@ -164,6 +164,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API behind a client's connection pool
+    # Headers and body go out in separate writes: with Nagle's algorithm on, a kept-alive
+    # connection's body waits for the client's delayed acknowledgement (~40 ms) every time.
+    disable_nagle_algorithm = True
     server_version = "IdeogramEmulator/1.0"
     timeout = 120  # idle keep-alive connections release their thread eventually
 
