@@ -533,9 +533,9 @@ def run(rounds: int, progress: Progress) -> Outcome:
     )
     notes.insert(
         -1,
-        f"The same runs on a stack deployed with {DEFAULTS.description} (the mapping polled: BatchSize "
+        f"The same runs on a stack deployed with {DEFAULTS.description}; the mapping polled: BatchSize "
         f"{defaults.batch_size}, MaximumConcurrency {defaults.concurrency}, "
-        f"{INFLIGHT_LIMIT // defaults.concurrency} image slots per environment):\n\n"
+        f"{INFLIGHT_LIMIT // defaults.concurrency} image slots per environment.\n\n"
         + rounds_table(defaults.bus_runs, ideal)
         + "\n\n"
         + cpu_table(defaults.bus_runs, count),

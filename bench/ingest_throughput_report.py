@@ -196,7 +196,7 @@ def bus_notes(
 ) -> list[str]:
     setup = (
         f"Setup: the local stack deployed with {deployment} (the mapping polled here: BatchSize "
-        f"{batch_size}, MaximumConcurrency {concurrency}, {limit // concurrency} image slots per "
+        f"{batch_size}, MaximumConcurrency {concurrency}, {limit // concurrency} image slot(s) per "
         f"environment); the Ideogram emulator answers "
         f"every generate call after L = {latency:g} s and refuses (429) an image beyond {limit} in "
         f"flight. Every request asks for one image of the same prompt and seed (rendered once by the "

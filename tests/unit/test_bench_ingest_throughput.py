@@ -226,7 +226,7 @@ def test_notes_show_rounds_slots_and_the_extrapolated_reference() -> None:
     assert "EXTRAPOLATED" in text
     assert "| moto (AWS emulator) | 30.0 | 150 |" in text
     assert "3.0 x the ideal" in text  # moto's 30 CPU seconds against 10 s
-    assert "MaximumConcurrency 2, 5 image slots per environment" in text
+    assert "MaximumConcurrency 2, 5 image slot(s) per environment" in text
     assert "Each environment holds 5 of Ideogram's 10 image slots" in text
     assert "| calls |" in text
     assert text.endswith("at most 3 rounds, whatever --rounds says: 1 here.")
