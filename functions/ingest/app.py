@@ -38,7 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     service = ingest()
 
     async def handle(record: SQSRecord) -> None:
-        # Each message in the context it was received in (its own log keys, the trace).
+        # Each message in a copy of the batch's context: its log keys are its own.
         in_context = contextvars.copy_context().run
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(workers, in_context, service.process, record.raw_event, context)
