@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from local_stack.aws_emulator import AwsEmulator
 from local_stack.moto_rendering import MARKER
+from tests.integration.moto_pair import shipped_and_local
 
 TABLE = "moto-rendering"
 PARTITION = {"S": "image#partition"}
@@ -23,17 +24,8 @@ ITEMS = 23
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AwsEmulator, AwsEmulator]]:
     """(moto as shipped, the local stack's moto)."""
-    logs = tmp_path_factory.mktemp("moto")
-    with pytest.MonkeyPatch.context() as environment:
-        # moto keeps some sets as Python sets: one hash seed for both servers, one order for both.
-        environment.setenv("PYTHONHASHSEED", "0")
-        with (
-            AwsEmulator(log_path=logs / "shipped.log", moto_as_shipped=True) as shipped,
-            AwsEmulator(log_path=logs / "local.log") as local,
-        ):
-            assert MARKER not in (logs / "shipped.log").read_text()
-            assert MARKER in (logs / "local.log").read_text()
-            yield shipped, local
+    with shipped_and_local(tmp_path_factory.mktemp("moto"), MARKER) as pair:
+        yield pair
 
 
 def _item(number: int) -> dict[str, Any]:

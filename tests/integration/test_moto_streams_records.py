@@ -15,6 +15,7 @@ import pytest
 
 from local_stack.aws_emulator import AwsEmulator
 from local_stack.moto_streams import RENDERING_MARKER
+from tests.integration.moto_pair import shipped_and_local
 
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 EVENT_ID = re.compile(r"[0-9a-f]{32}")
@@ -26,14 +27,8 @@ EVENTS = ["INSERT"] * 4 + ["MODIFY"] * 2 + ["INSERT"] * 2 + ["INSERT", "REMOVE"]
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AwsEmulator, AwsEmulator]]:
     """(moto as shipped, the local stack's moto)."""
-    logs = tmp_path_factory.mktemp("moto")
-    with (
-        AwsEmulator(log_path=logs / "shipped.log", moto_as_shipped=True) as shipped,
-        AwsEmulator(log_path=logs / "local.log") as local,
-    ):
-        assert RENDERING_MARKER not in (logs / "shipped.log").read_text()
-        assert RENDERING_MARKER in (logs / "local.log").read_text()
-        yield shipped, local
+    with shipped_and_local(tmp_path_factory.mktemp("moto"), RENDERING_MARKER) as pair:
+        yield pair
 
 
 def _every_type(number: int) -> dict[str, Any]:

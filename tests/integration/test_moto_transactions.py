@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from local_stack.aws_emulator import AwsEmulator
 from local_stack.moto_transactions import MARKER
+from tests.integration.moto_pair import shipped_and_local
 
 MOTO_SITE = Path(__file__).resolve().parents[2] / "bench" / "moto_site"
 TABLE = "moto-transactions"
@@ -64,14 +65,8 @@ def _create_table(client: Any) -> None:
 @pytest.fixture(scope="module")
 def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AwsEmulator, AwsEmulator]]:
     """(moto as shipped, the local stack's moto)."""
-    logs = tmp_path_factory.mktemp("moto")
-    with (
-        AwsEmulator(log_path=logs / "shipped.log", moto_as_shipped=True) as shipped,
-        AwsEmulator(log_path=logs / "local.log") as local,
-    ):
-        assert MARKER not in (logs / "shipped.log").read_text()
-        assert MARKER in (logs / "local.log").read_text()
-        yield shipped, local
+    with shipped_and_local(tmp_path_factory.mktemp("moto"), MARKER) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
