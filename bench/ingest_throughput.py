@@ -431,56 +431,53 @@ def _warm_up(rig: IngestRig, progress: Progress) -> None:
     rig.reference_loop(1)
 
 
-def _defaults_runs(rounds: int, progress: Progress) -> tuple[IngestRig, list[float]]:
-    """The same bus runs on a stack deployed with the template's defaults (no reference loop)."""
+@contextmanager
+def _warm_rig(prefix: str, deployment: Deployment, progress: Progress) -> Iterator[IngestRig]:
+    """A stack deployed with `deployment`, its invocations logged, every environment started."""
     from local_stack.stack import LocalStack
 
-    progress(f"  {DEFAULTS.label}: a stack of its own")
     with (
-        tempfile.TemporaryDirectory(prefix="bench-ingest-defaults-") as logs,
-        LocalStack(_stack_options(Path(logs), progress, parameters=DEFAULTS.parameters)) as stack,
+        tempfile.TemporaryDirectory(prefix=prefix) as logs,
+        LocalStack(_stack_options(Path(logs), progress, parameters=deployment.parameters)) as stack,
     ):
         rig = IngestRig(stack, Path(logs) / "functions.log")
         with rig.logging_invocations():
             _warm_up(rig, progress)
-            samples = []
-            for number in range(1, rounds + 1):
-                result = rig.bus_run(SETTINGS.requests, progress)
-                rig.bus_runs.append(result)
-                samples.append(result.wall_seconds)
-                progress(
-                    f"  {DEFAULTS.label}, round {number}/{rounds}: bus {result.wall_seconds * 1000:.1f} ms"
-                )
+            yield rig
+
+
+def _defaults_runs(rounds: int, progress: Progress) -> tuple[IngestRig, list[float]]:
+    """The same bus runs on a stack deployed with the template's defaults (no reference loop)."""
+    progress(f"  {DEFAULTS.label}: a stack of its own")
+    samples = []
+    with _warm_rig("bench-ingest-defaults-", DEFAULTS, progress) as rig:
+        for number in range(1, rounds + 1):
+            result = rig.bus_run(SETTINGS.requests, progress)
+            rig.bus_runs.append(result)
+            samples.append(result.wall_seconds)
+            progress(f"  {DEFAULTS.label}, round {number}/{rounds}: bus {result.wall_seconds * 1000:.1f} ms")
     return rig, samples
 
 
 def run(rounds: int, progress: Progress) -> Outcome:
-    from local_stack.stack import LocalStack
-
     count, baseline_count = SETTINGS.requests, SETTINGS.baseline_requests
     rounds = min(rounds, MAX_ROUNDS)
     ideal = ideal_seconds(count, LATENCY_SECONDS, INFLIGHT_LIMIT)
     progress(f"  {DEEP.label}")
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-ingest-") as logs,
-        LocalStack(_stack_options(Path(logs), progress, parameters=DEEP.parameters)) as stack,
-    ):
-        rig = IngestRig(stack, Path(logs) / "functions.log")
-        with rig.logging_invocations():
-            _warm_up(rig, progress)
+    with _warm_rig("bench-ingest-", DEEP, progress) as rig:
 
-            def bus() -> float:
-                result = rig.bus_run(count, progress)
-                rig.bus_runs.append(result)
-                return result.wall_seconds
+        def bus() -> float:
+            result = rig.bus_run(count, progress)
+            rig.bus_runs.append(result)
+            return result.wall_seconds
 
-            def loop() -> float:
-                result = rig.reference_loop(baseline_count)
-                rig.reference_runs.append(result)
-                return result.extrapolated_seconds(count)
+        def loop() -> float:
+            result = rig.reference_loop(baseline_count)
+            rig.reference_runs.append(result)
+            return result.extrapolated_seconds(count)
 
-            arms: dict[str, Callable[[], float]] = {"bus": bus, "reference loop": loop}
-            samples = run_rounds(arms, rounds, progress, warmup=0, unit="s")
+        arms: dict[str, Callable[[], float]] = {"bus": bus, "reference loop": loop}
+        samples = run_rounds(arms, rounds, progress, warmup=0, unit="s")
     defaults, default_samples = _defaults_runs(rounds, progress)
     progress(f"  AWS calls per request: {COUNTED_REQUESTS} events on a stack with the fault proxy")
     calls = count_calls(progress)

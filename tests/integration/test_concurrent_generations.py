@@ -41,17 +41,24 @@ def run_at_once(service: GenerationService, tag: str) -> list[str]:
         return [status for statuses in pool.map(one, range(REQUESTS)) for status in statuses]
 
 
-def test_requests_at_once_share_the_slots_and_ideogram_refuses_none(
-    world: World, emulator: RunningEmulator
-) -> None:
+def against_the_limit(
+    world: World, emulator: RunningEmulator, slots: ImageSlots | None
+) -> tuple[list[str], int]:
+    """The requests run at once against an Ideogram limit of SLOTS images: (statuses, 429s)."""
     set_faults(emulator, inflight_limit=SLOTS, latency_seconds=0.2)
     try:
         before = rate_limited(emulator)
-        slots = ImageSlots(SLOTS, clock=time.monotonic)
         statuses = run_at_once(paced(world, slots), "kites")
-        refused = rate_limited(emulator) - before
+        return statuses, rate_limited(emulator) - before
     finally:
         reset_faults(emulator)
+
+
+def test_requests_at_once_share_the_slots_and_ideogram_refuses_none(
+    world: World, emulator: RunningEmulator
+) -> None:
+    slots = ImageSlots(SLOTS, clock=time.monotonic)
+    statuses, refused = against_the_limit(world, emulator, slots)
     assert statuses == ["STORED"] * REQUESTS * IMAGES
     assert refused == 0
     assert slots.in_use == 0
@@ -61,13 +68,7 @@ def test_without_slots_the_same_requests_meet_ideograms_limit(
     world: World, emulator: RunningEmulator
 ) -> None:
     """The control: the limit above is kept by the slots, not by chance."""
-    set_faults(emulator, inflight_limit=SLOTS, latency_seconds=0.2)
-    try:
-        before = rate_limited(emulator)
-        statuses = run_at_once(paced(world, None), "kites")
-        refused = rate_limited(emulator) - before
-    finally:
-        reset_faults(emulator)
+    statuses, refused = against_the_limit(world, emulator, None)
     assert statuses == ["STORED"] * REQUESTS * IMAGES  # the client backs off and tries again
     assert refused > 0
 
