@@ -127,9 +127,9 @@ class Ingest:
         try:
             work = read_message(record)
         except REFUSALS as refused:
-            self._failed(record, None, refused, receives, permanent=True)
+            self._failed(record, refused, receives, permanent=True)
         except Exception as error:  # any other failure may pass: try again later
-            self._failed(record, None, error, receives, permanent=False)
+            self._failed(record, error, receives, permanent=False)
         preparing = self._slots.preparing() if self._slots else nullcontext()
         with log_keys(correlation_id=work.correlation_id, batch_id=work.batch_id), preparing:
             self._process(record, work, budget, receives)
@@ -141,13 +141,13 @@ class Ingest:
             self._answered_by_policy(work, refused)
             return
         except REFUSALS as refused:
-            self._failed(record, work, refused, receives, permanent=True)
+            self._failed(record, refused, receives, permanent=True)
         except Exception as error:  # any other failure may pass: try again later
-            self._failed(record, work, error, receives, permanent=maybe_billed(error))
+            self._failed(record, error, receives, permanent=maybe_billed(error))
         try:
             self._done(work, outcome)
         except Exception as error:  # the batch store: the replay of this key records it next time
-            self._failed(record, work, error, receives, permanent=False)
+            self._failed(record, error, receives, permanent=False)
 
     def _run(self, work: Work, budget: Budget) -> Outcome:
         request = work.request
@@ -192,7 +192,7 @@ class Ingest:
             self._batches.item_failed(work.batch_id, work.batch_item, reason=reason, final=True)
 
     def _failed(
-        self, record: dict[str, Any], work: Work | None, error: Exception, receives: int, *, permanent: bool
+        self, record: dict[str, Any], error: Exception, receives: int, *, permanent: bool
     ) -> NoReturn:
         reason = f"{type(error).__name__}: {error}"
         last = permanent or receives >= self._queue.max_receives
